@@ -1,0 +1,260 @@
+//! Live statistics: point-in-time snapshots of what each compartment is
+//! doing.
+
+use std::fmt;
+
+/// A snapshot of a [`ThreadPoolBulkhead`](crate::ThreadPoolBulkhead).
+///
+/// Counters are read one by one without stopping the pool, so a snapshot
+/// taken while tasks run may be a few tasks apart between fields. Once the
+/// pool is idle (see
+/// [`wait_idle`](crate::ThreadPoolBulkhead::wait_idle)) the conservation law
+/// is exact:
+///
+/// `submitted == completed + panicked + cancelled`
+///
+/// Rejected tasks were never admitted and are not counted as submitted.
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::ThreadPoolBulkhead;
+///
+/// let pool = ThreadPoolBulkhead::builder("search").threads(2).queue_capacity(8).build()?;
+/// for i in 0..5 {
+///     pool.submit(move || i * 2).unwrap();
+/// }
+/// pool.wait_idle();
+/// let stats = pool.stats();
+/// assert_eq!(stats.submitted, 5);
+/// assert_eq!(stats.submitted, stats.completed + stats.panicked + stats.cancelled);
+/// println!("{stats}");
+/// # Ok::<(), bulkheads::BuildError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// The pool's name.
+    pub name: String,
+    /// The configured number of worker threads (the target while a resize
+    /// is settling).
+    pub threads: usize,
+    /// The configured queue capacity (waiting room beyond the threads).
+    pub queue_capacity: usize,
+    /// Tasks running right now.
+    pub active: usize,
+    /// Tasks admitted and waiting for a thread.
+    pub queued: usize,
+    /// Tasks admitted since the pool was built.
+    pub submitted: usize,
+    /// Tasks that ran and returned.
+    pub completed: usize,
+    /// Tasks that ran and panicked.
+    pub panicked: usize,
+    /// Tasks admitted and cancelled by a shutdown before they ran.
+    pub cancelled: usize,
+    /// Tasks refused at the door (full, timed out, or shut down).
+    pub rejected: usize,
+}
+
+impl PoolStats {
+    /// Running tasks per configured thread: `active / threads`, between 0.0
+    /// and 1.0 except briefly while a shrink is settling.
+    pub fn utilization(&self) -> f64 {
+        ratio(self.active, self.threads)
+    }
+
+    /// Admission capacity: `threads + queue_capacity`.
+    pub fn capacity(&self) -> usize {
+        self.threads.saturating_add(self.queue_capacity)
+    }
+}
+
+impl fmt::Display for PoolStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: thread pool, {}/{} threads busy, {}/{} queued, {} submitted, {} completed, {} panicked, {} cancelled, {} rejected, {:.0}% utilized",
+            self.name,
+            self.active,
+            self.threads,
+            self.queued,
+            self.queue_capacity,
+            self.submitted,
+            self.completed,
+            self.panicked,
+            self.cancelled,
+            self.rejected,
+            self.utilization() * 100.0
+        )
+    }
+}
+
+/// A snapshot of a [`SemaphoreBulkhead`](crate::SemaphoreBulkhead).
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::SemaphoreBulkhead;
+///
+/// let checkout = SemaphoreBulkhead::new("checkout", 2);
+/// let _permit = checkout.try_acquire()?;
+/// let stats = checkout.stats();
+/// assert_eq!((stats.active, stats.max_concurrent, stats.permitted), (1, 2, 1));
+/// assert_eq!(stats.utilization(), 0.5);
+/// # Ok::<(), bulkheads::Rejected<()>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SemaphoreStats {
+    /// The bulkhead's name.
+    pub name: String,
+    /// The configured limit of concurrent calls.
+    pub max_concurrent: usize,
+    /// Permits held right now (may briefly exceed `max_concurrent` after a
+    /// shrink, until holders release).
+    pub active: usize,
+    /// Callers blocked waiting for a permit.
+    pub waiting: usize,
+    /// Permits granted since the bulkhead was built.
+    pub permitted: usize,
+    /// Acquisitions refused (full, timed out).
+    pub rejected: usize,
+}
+
+impl SemaphoreStats {
+    /// Held permits per allowed permit: `active / max_concurrent` (0.0 for a
+    /// closed compartment with a limit of 0).
+    pub fn utilization(&self) -> f64 {
+        ratio(self.active, self.max_concurrent)
+    }
+}
+
+impl fmt::Display for SemaphoreStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: semaphore, {}/{} permits held, {} waiting, {} permitted, {} rejected, {:.0}% utilized",
+            self.name,
+            self.active,
+            self.max_concurrent,
+            self.waiting,
+            self.permitted,
+            self.rejected,
+            self.utilization() * 100.0
+        )
+    }
+}
+
+/// The statistics of any kind of bulkhead, as a
+/// [`Registry`](crate::Registry) reports them.
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::{BulkheadStats, Registry};
+///
+/// let registry = Registry::new();
+/// registry.semaphore("checkout", 50)?;
+/// registry.thread_pool("search", |b| b.threads(2))?;
+/// let all = registry.stats();
+/// assert_eq!(all.iter().map(BulkheadStats::name).collect::<Vec<_>>(), ["checkout", "search"]);
+/// for line in &all {
+///     println!("{line}");
+/// }
+/// # Ok::<(), bulkheads::BuildError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkheadStats {
+    /// A thread pool's statistics.
+    ThreadPool(PoolStats),
+    /// A semaphore's statistics.
+    Semaphore(SemaphoreStats),
+}
+
+impl BulkheadStats {
+    /// The bulkhead's name.
+    pub fn name(&self) -> &str {
+        match self {
+            BulkheadStats::ThreadPool(s) => &s.name,
+            BulkheadStats::Semaphore(s) => &s.name,
+        }
+    }
+
+    /// `"thread pool"` or `"semaphore"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BulkheadStats::ThreadPool(_) => "thread pool",
+            BulkheadStats::Semaphore(_) => "semaphore",
+        }
+    }
+
+    /// The concurrency limit: threads for a pool, permits for a semaphore.
+    pub fn limit(&self) -> usize {
+        match self {
+            BulkheadStats::ThreadPool(s) => s.threads,
+            BulkheadStats::Semaphore(s) => s.max_concurrent,
+        }
+    }
+
+    /// Work in progress: running tasks or held permits.
+    pub fn active(&self) -> usize {
+        match self {
+            BulkheadStats::ThreadPool(s) => s.active,
+            BulkheadStats::Semaphore(s) => s.active,
+        }
+    }
+
+    /// Work waiting: queued tasks or blocked callers.
+    pub fn waiting(&self) -> usize {
+        match self {
+            BulkheadStats::ThreadPool(s) => s.queued,
+            BulkheadStats::Semaphore(s) => s.waiting,
+        }
+    }
+
+    /// Work refused at the door.
+    pub fn rejected(&self) -> usize {
+        match self {
+            BulkheadStats::ThreadPool(s) => s.rejected,
+            BulkheadStats::Semaphore(s) => s.rejected,
+        }
+    }
+
+    /// `active / limit`.
+    pub fn utilization(&self) -> f64 {
+        match self {
+            BulkheadStats::ThreadPool(s) => s.utilization(),
+            BulkheadStats::Semaphore(s) => s.utilization(),
+        }
+    }
+}
+
+impl fmt::Display for BulkheadStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BulkheadStats::ThreadPool(s) => s.fmt(f),
+            BulkheadStats::Semaphore(s) => s.fmt(f),
+        }
+    }
+}
+
+impl From<PoolStats> for BulkheadStats {
+    fn from(s: PoolStats) -> Self {
+        BulkheadStats::ThreadPool(s)
+    }
+}
+
+impl From<SemaphoreStats> for BulkheadStats {
+    fn from(s: SemaphoreStats) -> Self {
+        BulkheadStats::Semaphore(s)
+    }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}

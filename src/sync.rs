@@ -1,0 +1,264 @@
+//! The synchronisation facade: every atomic, lock, condition variable, thread
+//! and queue the crate uses comes from here.
+//!
+//! Normal builds get `std`'s atomics and threads, `parking_lot`'s `Mutex` and
+//! `Condvar`, and a `crossbeam-channel` queue. Built with
+//! `RUSTFLAGS="--cfg loom"` the same names resolve to `loom`'s types, so the
+//! model checks in `loom-tests/` explore every interleaving of the crate's
+//! real sources, lock-free and lock-based code alike (the tokio approach).
+//!
+//! The wrappers keep one small API for both worlds: `Mutex::lock` returns the
+//! guard directly (no poisoning), and `Condvar::wait` takes and returns the
+//! guard by value.
+
+#![allow(dead_code)]
+
+use std::fmt;
+use std::time::Instant;
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+
+/// Threads: spawning, naming, parking, thread-locals.
+pub(crate) mod thread {
+    #[cfg(not(loom))]
+    pub(crate) use std::thread::{current, yield_now, Builder, JoinHandle};
+    #[cfg(not(loom))]
+    pub(crate) use std::thread_local;
+
+    #[cfg(loom)]
+    pub(crate) use loom::thread::{current, yield_now, Builder, JoinHandle};
+    #[cfg(loom)]
+    pub(crate) use loom::thread_local;
+}
+
+/// A mutual-exclusion lock without poisoning: a panic while the lock is held
+/// never makes the lock unusable for the pool's other threads.
+pub(crate) struct Mutex<T> {
+    #[cfg(not(loom))]
+    inner: parking_lot::Mutex<T>,
+    #[cfg(loom)]
+    inner: loom::sync::Mutex<T>,
+}
+
+/// The guard of a [`Mutex`].
+#[cfg(not(loom))]
+pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+/// The guard of a [`Mutex`].
+#[cfg(loom)]
+pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Mutex {
+            #[cfg(not(loom))]
+            inner: parking_lot::Mutex::new(value),
+            #[cfg(loom)]
+            inner: loom::sync::Mutex::new(value),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(not(loom))]
+        {
+            self.inner.lock()
+        }
+        #[cfg(loom)]
+        {
+            self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Mutex { .. }")
+    }
+}
+
+/// A condition variable paired with [`Mutex`].
+#[derive(Default)]
+pub(crate) struct Condvar {
+    #[cfg(not(loom))]
+    inner: parking_lot::Condvar,
+    #[cfg(loom)]
+    inner: loom::sync::Condvar,
+}
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Blocks until notified; spurious wake-ups are possible, so callers
+    /// re-check their condition in a loop.
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        #[cfg(not(loom))]
+        {
+            let mut guard = guard;
+            self.inner.wait(&mut guard);
+            guard
+        }
+        #[cfg(loom)]
+        {
+            self.inner.wait(guard).unwrap_or_else(|e| e.into_inner())
+        }
+    }
+
+    /// Blocks until notified or until `deadline`; returns the guard and
+    /// whether the deadline passed. Under loom, time does not exist: the wait
+    /// behaves like [`Condvar::wait`], so models never rely on a timeout.
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Instant,
+    ) -> (MutexGuard<'a, T>, bool) {
+        #[cfg(not(loom))]
+        {
+            let mut guard = guard;
+            let timed_out = self.inner.wait_until(&mut guard, deadline).timed_out();
+            (guard, timed_out)
+        }
+        #[cfg(loom)]
+        {
+            let _ = deadline;
+            (self.wait(guard), false)
+        }
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.inner.notify_one();
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.inner.notify_all();
+    }
+}
+
+impl fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Condvar { .. }")
+    }
+}
+
+/// An unbounded multi-producer multi-consumer FIFO queue.
+///
+/// The pool bounds it from outside (admission counts slots before anything
+/// is sent), so it never needs to block a sender. Normally it is a
+/// `crossbeam-channel`; under loom, which cannot see inside crossbeam's
+/// lock-free lists, it is a `Mutex<VecDeque>` with a `Condvar` built from the
+/// facade's own types, which keeps the same FIFO hand-off contract:
+/// `send` never blocks, `recv` blocks until an item is there, `try_recv`
+/// never blocks.
+pub(crate) mod queue {
+    #[cfg(not(loom))]
+    pub(crate) struct Queue<T> {
+        tx: crossbeam_channel::Sender<T>,
+        rx: crossbeam_channel::Receiver<T>,
+    }
+
+    #[cfg(not(loom))]
+    impl<T> Queue<T> {
+        pub(crate) fn new() -> Self {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            Queue { tx, rx }
+        }
+
+        pub(crate) fn send(&self, item: T) {
+            // The queue owns a receiver for as long as it lives, so the
+            // channel can never be disconnected and `send` cannot fail.
+            if self.tx.send(item).is_err() {
+                unreachable!("the queue holds its own receiver");
+            }
+        }
+
+        pub(crate) fn recv(&self) -> T {
+            match self.rx.recv() {
+                Ok(item) => item,
+                Err(_) => unreachable!("the queue holds its own sender"),
+            }
+        }
+
+        pub(crate) fn try_recv(&self) -> Option<T> {
+            self.rx.try_recv().ok()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.rx.len()
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) struct Queue<T> {
+        items: super::Mutex<std::collections::VecDeque<T>>,
+        ready: super::Condvar,
+    }
+
+    #[cfg(loom)]
+    impl<T> Queue<T> {
+        pub(crate) fn new() -> Self {
+            Queue {
+                items: super::Mutex::new(std::collections::VecDeque::new()),
+                ready: super::Condvar::new(),
+            }
+        }
+
+        pub(crate) fn send(&self, item: T) {
+            let mut items = self.items.lock();
+            items.push_back(item);
+            drop(items);
+            self.ready.notify_one();
+        }
+
+        pub(crate) fn recv(&self) -> T {
+            let mut items = self.items.lock();
+            loop {
+                if let Some(item) = items.pop_front() {
+                    return item;
+                }
+                items = self.ready.wait(items);
+            }
+        }
+
+        pub(crate) fn try_recv(&self) -> Option<T> {
+            self.items.lock().pop_front()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.items.lock().len()
+        }
+    }
+}
+
+/// Pads and aligns a value to its own cache line (128 bytes covers the
+/// adjacent-line prefetcher on x86_64 and the 128-byte lines of Apple
+/// silicon), so counters written by different threads do not false-share.
+#[derive(Default)]
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for CachePadded<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

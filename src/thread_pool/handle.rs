@@ -1,0 +1,254 @@
+//! A submitted task and the handle that waits for its result.
+//!
+//! A task submitted with a handle lives in one allocation, a [`TaskCell`]
+//! holding the closure, then its result, behind one small lock. The queue
+//! holds it as `Arc<dyn Runnable>` and the handle as `Arc<dyn Outcome<T>>`:
+//! two views of the same allocation.
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::worker::Shared;
+use crate::error::TaskError;
+use crate::sync::{Condvar, Mutex};
+
+/// The life of a task, one state at a time.
+enum Stage<F, T> {
+    /// Admitted and queued; the closure waits for a worker.
+    Pending(F),
+    /// A worker took the closure and is running it.
+    Running,
+    /// Finished (or cancelled); the result waits for the handle.
+    Done(Result<T, TaskError>),
+    /// The handle took the result.
+    Taken,
+}
+
+/// A task with its result slot, shared by the queue and the handle.
+pub(crate) struct TaskCell<F, T> {
+    /// The task's stage. Written by the worker (Pending -> Running -> Done),
+    /// by a canceller (Pending -> Done) and by the handle (Done -> Taken).
+    stage: Mutex<Stage<F, T>>,
+    /// Signalled once when the stage becomes Done; the handle waits here.
+    done: Condvar,
+}
+
+impl<F, T> TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    pub(crate) fn new(f: F) -> Self {
+        TaskCell {
+            stage: Mutex::new(Stage::Pending(f)),
+            done: Condvar::new(),
+        }
+    }
+
+    fn take_closure(&self) -> Option<F> {
+        let mut stage = self.stage.lock();
+        match std::mem::replace(&mut *stage, Stage::Running) {
+            Stage::Pending(f) => Some(f),
+            other => {
+                *stage = other;
+                None
+            }
+        }
+    }
+
+    fn publish(&self, result: Result<T, TaskError>) {
+        let mut stage = self.stage.lock();
+        *stage = Stage::Done(result);
+        drop(stage);
+        self.done.notify_all();
+    }
+}
+
+/// What a worker does with a queued task.
+pub(crate) trait Runnable: Send + Sync {
+    /// Runs the task on the current (worker) thread, counts it, frees its
+    /// slot, then publishes its result.
+    fn run(&self, pool: &Shared);
+    /// Drops the task unrun, counts it as cancelled, frees its slot, then
+    /// publishes `TaskError::Cancelled`.
+    fn cancel(&self, pool: &Shared);
+}
+
+impl<F, T> Runnable for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(&self, pool: &Shared) {
+        let Some(f) = self.take_closure() else {
+            return;
+        };
+        let result = pool.run_counted(f);
+        self.publish(result.map_err(TaskError::Panicked));
+    }
+
+    fn cancel(&self, pool: &Shared) {
+        if let Some(f) = self.take_closure() {
+            // A closure whose destructor panics must not take the
+            // cancelling thread (a worker, or the caller of shutdown_now)
+            // down with it.
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
+            pool.finish_cancelled();
+            self.publish(Err(TaskError::Cancelled));
+        }
+    }
+}
+
+/// The handle's view of a task cell.
+trait Outcome<T>: Send + Sync {
+    /// Takes the result, waiting until `deadline` (`None`: forever).
+    fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>>;
+    fn is_finished(&self) -> bool;
+}
+
+impl<F, T> Outcome<T> for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>> {
+        let mut stage = self.stage.lock();
+        loop {
+            if matches!(*stage, Stage::Done(_)) {
+                return match std::mem::replace(&mut *stage, Stage::Taken) {
+                    Stage::Done(result) => Some(result),
+                    _ => unreachable!("checked above"),
+                };
+            }
+            match deadline {
+                None => stage = self.done.wait(stage),
+                Some(deadline) => {
+                    let (s, timed_out) = self.done.wait_until(stage, deadline);
+                    stage = s;
+                    if timed_out && !matches!(*stage, Stage::Done(_)) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        matches!(*self.stage.lock(), Stage::Done(_) | Stage::Taken)
+    }
+}
+
+/// A handle to a task submitted to a [`ThreadPoolBulkhead`](crate::ThreadPoolBulkhead).
+///
+/// Dropping the handle detaches the task: it still runs, and its result is
+/// dropped on the worker thread.
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::ThreadPoolBulkhead;
+/// use std::time::Duration;
+///
+/// let pool = ThreadPoolBulkhead::builder("render").threads(2).queue_capacity(4).build()?;
+/// let handle = pool.try_submit(|| (1..=10).sum::<u32>())?;
+/// match handle.join_timeout(Duration::from_secs(5)) {
+///     Ok(result) => assert_eq!(result?, 55),
+///     Err(handle) => drop(handle), // still running: detach it
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "dropping a TaskHandle detaches the task; call join() to get its result"]
+pub struct TaskHandle<T> {
+    cell: Arc<dyn Outcome<T>>,
+}
+
+impl<T: Send + 'static> TaskHandle<T> {
+    pub(crate) fn new<F>(cell: Arc<TaskCell<F, T>>) -> Self
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        TaskHandle { cell }
+    }
+
+    /// Waits for the task and returns its value, or why there is none:
+    /// [`TaskError::Panicked`] with the panic payload, or
+    /// [`TaskError::Cancelled`] if a shutdown cancelled it before it ran.
+    ///
+    /// By the time `join` returns, the task's slot in the pool is already
+    /// free: a caller that submits one task at a time and joins each is
+    /// never rejected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::ThreadPoolBulkhead;
+    ///
+    /// let pool = ThreadPoolBulkhead::builder("math").threads(1).build()?;
+    /// for i in 0..100 {
+    ///     // One slot, one task at a time: never rejected.
+    ///     assert_eq!(pool.try_submit(move || i + 1)?.join()?, i + 1);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn join(self) -> Result<T, TaskError> {
+        match self.cell.take(None) {
+            Some(result) => result,
+            None => unreachable!("an untimed wait returns only with a result"),
+        }
+    }
+
+    /// Waits up to `timeout` for the task. On time, returns `Ok` with what
+    /// [`join`](TaskHandle::join) would have returned; otherwise gives the
+    /// handle back in `Err` so the caller can wait again or detach.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::ThreadPoolBulkhead;
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// let pool = ThreadPoolBulkhead::builder("slow").threads(1).build()?;
+    /// let (go, gate) = mpsc::channel::<()>();
+    /// let handle = pool.try_submit(move || gate.recv().map(|_| 5).unwrap_or(0))?;
+    /// let handle = handle.join_timeout(Duration::from_millis(1)).unwrap_err(); // not yet
+    /// go.send(()).unwrap();
+    /// assert_eq!(handle.join()?, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, TaskHandle<T>> {
+        let deadline = Instant::now().checked_add(timeout);
+        match self.cell.take(deadline) {
+            Some(result) => Ok(result),
+            None => Err(self),
+        }
+    }
+
+    /// Whether the task has finished (ran, panicked or was cancelled), so
+    /// that [`join`](TaskHandle::join) would not block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::ThreadPoolBulkhead;
+    ///
+    /// let pool = ThreadPoolBulkhead::builder("quick").threads(1).build()?;
+    /// let handle = pool.try_submit(|| 1)?;
+    /// pool.wait_idle();
+    /// assert!(handle.is_finished());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.cell.is_finished()
+    }
+}
+
+impl<T> fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("finished", &self.cell.is_finished())
+            .finish()
+    }
+}

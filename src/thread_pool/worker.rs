@@ -1,0 +1,281 @@
+//! The pool's shared state and its worker threads.
+//!
+//! # How a task flows
+//!
+//! 1. The submitter takes a slot from [`Slots`] (lock-free; a refusal ends
+//!    here with nothing allocated), counts the submission, allocates the
+//!    task once and pushes it on the unbounded queue. The queue never needs
+//!    to block: admission already bounds it.
+//! 2. A worker pops the task, runs it under `catch_unwind`, counts the
+//!    outcome, releases the slot, and only then publishes the result. So a
+//!    caller that sees the result also sees the free slot.
+//!
+//! # How the pool stops
+//!
+//! Shutting down closes the slot counter: nothing new is admitted. Exactly
+//! one party sees the counter closed *and* empty (the closer, if nothing was
+//! in flight, or the release of the last task) and pushes a single
+//! [`Job::Exit`] token behind every admitted task. A worker that pops it
+//! pushes it back for the next worker and exits, so every worker stops after
+//! every admitted task has run or been cancelled, whatever the number of
+//! workers or resizes in between. No worker is ever asked to wait for itself,
+//! which is why dropping a pool on its own worker cannot deadlock.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+use super::handle::Runnable;
+use crate::admission::Slots;
+use crate::error::BuildError;
+use crate::sync::queue::Queue;
+use crate::sync::thread::{self, JoinHandle};
+use crate::sync::{AtomicBool, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
+
+/// What travels on the pool's queue.
+pub(crate) enum Job {
+    /// A task with a handle (closure and result slot in one allocation).
+    Task(Arc<dyn Runnable>),
+    /// A fire-and-forget closure.
+    Spawn(Box<dyn FnOnce() + Send + 'static>),
+    /// Asks one worker to retire (the pool was shrunk).
+    Retire,
+    /// Every admitted task is done and the pool is shut down: exit, after
+    /// passing the token on.
+    Exit,
+}
+
+/// Counters, grouped by who writes them so writers on different threads
+/// do not share a cache line.
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Tasks admitted. Written by submitters.
+    pub(crate) submitted: CachePadded<AtomicUsize>,
+    /// Tasks refused. Written by submitters.
+    pub(crate) rejected: CachePadded<AtomicUsize>,
+    /// Tasks running now. Written by workers.
+    pub(crate) active: CachePadded<AtomicUsize>,
+    /// Tasks that returned. Written by workers.
+    pub(crate) completed: CachePadded<AtomicUsize>,
+    /// Tasks that panicked. Written by workers.
+    pub(crate) panicked: AtomicUsize,
+    /// Tasks cancelled before running. Written by workers and shutdowns.
+    pub(crate) cancelled: AtomicUsize,
+}
+
+/// The worker threads and what resizing needs to know about them.
+pub(crate) struct Workers {
+    /// Join handles of every worker started and not yet joined (retired
+    /// workers' handles are pruned when finished).
+    pub(crate) handles: Vec<JoinHandle<()>>,
+    /// Thread indices in use, so names stay `{name}-0 .. {name}-(n-1)`.
+    pub(crate) indices: BTreeSet<usize>,
+    /// Retire tokens sent and not yet honoured.
+    pub(crate) pending_retire: usize,
+    /// Worker threads started so far (for the spawn-failure test hook).
+    pub(crate) spawned: usize,
+    /// A shutdown is joining the workers.
+    pub(crate) joining: bool,
+    /// A shutdown finished joining every worker.
+    pub(crate) terminated: bool,
+}
+
+/// State shared by the pool handle and its workers.
+pub(crate) struct Shared {
+    /// The pool's name; threads are named `{name}-{index}`.
+    pub(crate) name: String,
+    /// Admission: `threads + queue_capacity` slots, closed on shutdown.
+    pub(crate) slots: Slots,
+    /// Admitted tasks waiting for a worker, plus control tokens.
+    pub(crate) queue: Queue<Job>,
+    /// The configured thread count. Written under `workers`; read by stats
+    /// (Relaxed: a configuration value, not a synchronisation point).
+    pub(crate) threads: AtomicUsize,
+    /// The configured queue capacity. Written under `workers`; read by stats.
+    pub(crate) queue_capacity: AtomicUsize,
+    /// Set by `shutdown_now` and an expired `shutdown_timeout`: workers
+    /// cancel what they pop instead of running it.
+    pub(crate) cancel_queued: AtomicBool,
+    /// Set when a `shutdown_timeout` gave up on running tasks; dropping the
+    /// pool then does not wait for them again.
+    pub(crate) abandoned: AtomicBool,
+    /// Outcome and admission counters, for stats.
+    pub(crate) counters: Counters,
+    /// Worker bookkeeping; taken by resizes, retirements and shutdown, never
+    /// on a task's path.
+    pub(crate) workers: Mutex<Workers>,
+    /// Signalled when a shutdown has joined every worker.
+    pub(crate) terminated: Condvar,
+    /// Stack size for worker threads (`None`: the platform default).
+    pub(crate) stack_size: Option<usize>,
+    /// Test hook: the number of worker threads that may be started before
+    /// starting one fails as if the OS refused.
+    pub(crate) spawn_limit: Option<usize>,
+}
+
+thread::thread_local! {
+    /// The pool a worker thread belongs to (the address of its `Shared`),
+    /// zero on other threads. Lets a shutdown called from inside a task
+    /// avoid waiting for itself.
+    static CURRENT_POOL: std::cell::Cell<usize> = std::cell::Cell::new(0);
+}
+
+impl Shared {
+    /// The identity used by `CURRENT_POOL`.
+    pub(crate) fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    /// Whether the calling thread is one of this pool's workers.
+    pub(crate) fn on_own_worker(self: &Arc<Self>) -> bool {
+        let id = self.id();
+        CURRENT_POOL.with(|c| c.get() == id)
+    }
+
+    /// Runs a closure as a task: counts it active, catches a panic, counts
+    /// the outcome and frees the slot. The caller publishes the result
+    /// afterwards, so the slot is free before anyone can see the result.
+    pub(crate) fn run_counted<T>(
+        &self,
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
+        // Relaxed: `active` is a statistic; nothing is published through it.
+        self.counters.active.fetch_add(1, Ordering::Relaxed);
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        self.counters.active.fetch_sub(1, Ordering::Relaxed);
+        // Relaxed: the slot release below (AcqRel) orders these counts
+        // before any reader that observes the slot free or the pool idle.
+        if result.is_ok() {
+            self.counters.completed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters.panicked.fetch_add(1, Ordering::Relaxed);
+        }
+        self.release_slot();
+        result
+    }
+
+    /// Counts a cancellation and frees the slot.
+    pub(crate) fn finish_cancelled(&self) {
+        // Relaxed: ordered before readers by the slot release, as above.
+        self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+        self.release_slot();
+    }
+
+    fn release_slot(&self) {
+        if self.slots.release().closed_and_empty {
+            self.queue.send(Job::Exit);
+        }
+    }
+
+    /// Runs or cancels one job popped from the queue.
+    fn handle(&self, job: Job) {
+        // Acquire: pairs with the Release store in `cancel_queued()`, so a
+        // worker that sees the flag also sees the shutdown that set it.
+        let cancel = self.cancel_queued.load(Ordering::Acquire);
+        match job {
+            Job::Task(task) => {
+                if cancel {
+                    task.cancel(self);
+                } else {
+                    task.run(self);
+                }
+                // Dropping the last reference may drop a result nobody
+                // joined; a panicking destructor must not kill the worker.
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(task)));
+            }
+            Job::Spawn(f) => {
+                if cancel {
+                    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
+                    self.finish_cancelled();
+                } else {
+                    let _ = self.run_counted(f);
+                }
+            }
+            Job::Retire | Job::Exit => unreachable!("control tokens are handled by the worker loop"),
+        }
+    }
+
+    /// Cancels one job popped by a shutdown; returns whether it was a task.
+    pub(crate) fn cancel_job(&self, job: Job) -> bool {
+        match job {
+            Job::Task(task) => {
+                task.cancel(self);
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(task)));
+                true
+            }
+            Job::Spawn(f) => {
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
+                self.finish_cancelled();
+                true
+            }
+            Job::Retire => false,
+            Job::Exit => {
+                // Not ours to eat: the workers need it to stop.
+                self.queue.send(Job::Exit);
+                false
+            }
+        }
+    }
+
+    /// Tells workers to cancel instead of run from now on.
+    pub(crate) fn set_cancel_queued(&self) {
+        // Release: pairs with the Acquire load in `handle`.
+        self.cancel_queued.store(true, Ordering::Release);
+    }
+
+    /// Starts a worker with the given index. Called with `workers` locked.
+    pub(crate) fn spawn_worker(
+        self: &Arc<Self>,
+        workers: &mut Workers,
+        index: usize,
+    ) -> Result<(), BuildError> {
+        if let Some(limit) = self.spawn_limit {
+            if workers.spawned >= limit {
+                return Err(BuildError::spawn(
+                    &self.name,
+                    io::Error::new(io::ErrorKind::WouldBlock, "thread limit reached (test hook)"),
+                ));
+            }
+        }
+        let mut builder = thread::Builder::new().name(format!("{}-{}", self.name, index));
+        if let Some(size) = self.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = Arc::clone(self);
+        let handle = builder
+            .spawn(move || worker_loop(shared, index))
+            .map_err(|e| BuildError::spawn(&self.name, e))?;
+        workers.spawned += 1;
+        workers.indices.insert(index);
+        workers.handles.retain(|h| !h.is_finished());
+        workers.handles.push(handle);
+        Ok(())
+    }
+}
+
+/// The loop every worker thread runs.
+fn worker_loop(shared: Arc<Shared>, index: usize) {
+    let id = shared.id();
+    CURRENT_POOL.with(|c| c.set(id));
+    loop {
+        match shared.queue.recv() {
+            Job::Exit => {
+                // Pass the token on so every other worker sees it too.
+                shared.queue.send(Job::Exit);
+                break;
+            }
+            Job::Retire => {
+                let mut workers = shared.workers.lock();
+                if workers.pending_retire > 0 {
+                    workers.pending_retire -= 1;
+                    workers.indices.remove(&index);
+                    break;
+                }
+                // A later grow took this retirement back: keep working.
+            }
+            job => shared.handle(job),
+        }
+    }
+    CURRENT_POOL.with(|c| c.set(0));
+}
