@@ -11,7 +11,9 @@
 //! guard directly (no poisoning), and `Condvar::wait` takes and returns the
 //! guard by value.
 
-#![allow(dead_code)]
+// Not every build uses every item (loom builds, and modules that pick a
+// subset); the facade stays complete.
+#![allow(dead_code, unused_imports)]
 
 use std::fmt;
 use std::time::Instant;
@@ -24,6 +26,7 @@ pub(crate) use std::sync::Arc;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
+#[allow(unused_imports)]
 pub(crate) use loom::sync::Arc;
 
 /// Threads: spawning, naming, parking, thread-locals.
@@ -34,9 +37,54 @@ pub(crate) mod thread {
     pub(crate) use std::thread_local;
 
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, yield_now, Builder, JoinHandle};
+    #[allow(unused_imports)]
+    pub(crate) use loom::thread::{current, yield_now};
     #[cfg(loom)]
     pub(crate) use loom::thread_local;
+
+    /// loom's `JoinHandle` has no `is_finished`; this wrapper answers
+    /// `false` (the handle is kept and joined at shutdown, which is always
+    /// correct, only less thrifty than pruning it early).
+    #[cfg(loom)]
+    pub(crate) struct JoinHandle<T>(loom::thread::JoinHandle<T>);
+
+    #[cfg(loom)]
+    impl<T> JoinHandle<T> {
+        pub(crate) fn is_finished(&self) -> bool {
+            false
+        }
+
+        pub(crate) fn join(self) -> std::thread::Result<T> {
+            self.0.join()
+        }
+    }
+
+    /// loom's thread builder, returning the wrapper above.
+    #[cfg(loom)]
+    pub(crate) struct Builder(loom::thread::Builder);
+
+    #[cfg(loom)]
+    impl Builder {
+        pub(crate) fn new() -> Self {
+            Builder(loom::thread::Builder::new())
+        }
+
+        pub(crate) fn name(self, name: String) -> Self {
+            Builder(self.0.name(name))
+        }
+
+        pub(crate) fn stack_size(self, size: usize) -> Self {
+            Builder(self.0.stack_size(size))
+        }
+
+        pub(crate) fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+        where
+            F: FnOnce() -> T + Send + 'static,
+            T: Send + 'static,
+        {
+            self.0.spawn(f).map(JoinHandle)
+        }
+    }
 }
 
 /// A mutual-exclusion lock without poisoning: a panic while the lock is held

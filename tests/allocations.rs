@@ -1,0 +1,82 @@
+//! A rejection allocates nothing; a submitted task costs about one allocation.
+
+mod common;
+
+use bulkheads::ThreadPoolBulkhead;
+use common::{blocker, Gate, Started};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts allocations made by the current thread only, so worker threads
+/// and the test harness do not disturb the count.
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: defers to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCS.with(Cell::get);
+    f();
+    ALLOCS.with(Cell::get) - before
+}
+
+#[test]
+fn a_rejection_allocates_nothing() {
+    let pool = ThreadPoolBulkhead::builder("full").threads(1).build().unwrap();
+    let (started, gate) = (Started::new(), Gate::new());
+    let h = pool.try_submit(blocker(&started, &gate, ())).unwrap();
+    started.wait_for(1);
+    let payload = vec![1u8; 64]; // a closure that owns heap data
+    let mut work = Some(move || payload.len());
+    let allocs = allocations_during(|| {
+        for _ in 0..1_000 {
+            let rejected = pool.try_submit(work.take().unwrap()).unwrap_err();
+            work = Some(rejected.into_inner());
+            let rejected = pool.try_spawn(|| ()).unwrap_err();
+            drop(rejected);
+        }
+    });
+    assert_eq!(allocs, 0);
+    gate.open();
+    h.join().unwrap();
+}
+
+#[test]
+fn a_submitted_task_costs_about_one_allocation() {
+    let pool = ThreadPoolBulkhead::builder("alloc").threads(1).queue_capacity(10_000).build().unwrap();
+    let n = 10_000;
+    let payload = [0u64; 4];
+    let mut handles = Vec::with_capacity(n);
+    let allocs = allocations_during(|| {
+        for _ in 0..n {
+            handles.push(pool.try_submit(move || payload[0]).unwrap());
+        }
+    });
+    // One allocation holds the task and its result slot; the queue adds one
+    // block per 31 tasks.
+    assert!(allocs >= n, "{allocs}");
+    assert!(allocs <= n + n / 31 + 2, "{allocs} allocations for {n} tasks");
+    handles.into_iter().for_each(|h| h.join().unwrap().checked_add(0).map(drop).unwrap());
+}
