@@ -394,12 +394,6 @@ impl Slots {
     pub(crate) fn snapshot(&self) -> Snapshot {
         Snapshot::of(self.word.load(Ordering::Acquire))
     }
-
-    /// Slots currently taken.
-    #[inline]
-    pub(crate) fn count(&self) -> usize {
-        self.snapshot().count
-    }
 }
 
 #[cfg(all(test, not(loom)))]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::worker::Shared;
 use crate::error::TaskError;
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 
 /// The life of a task, one state at a time.
 enum Stage<F, T> {
@@ -33,6 +33,10 @@ pub(crate) struct TaskCell<F, T> {
     stage: Mutex<Stage<F, T>>,
     /// Signalled once when the stage becomes Done; the handle waits here.
     done: Condvar,
+    /// Set (after the stage became Done) so a joiner can spin briefly on
+    /// it before blocking. Written once by the publisher, read by the
+    /// handle.
+    finished: AtomicBool,
 }
 
 impl<F, T> TaskCell<F, T>
@@ -44,6 +48,7 @@ where
         TaskCell {
             stage: Mutex::new(Stage::Pending(f)),
             done: Condvar::new(),
+            finished: AtomicBool::new(false),
         }
     }
 
@@ -61,10 +66,38 @@ where
     fn publish(&self, result: Result<T, TaskError>) {
         let mut stage = self.stage.lock();
         *stage = Stage::Done(result);
+        // Release: a joiner that sees `finished` (Acquire) then locks the
+        // stage; the flag is only a hint to stop spinning, the result itself
+        // travels under the lock.
+        self.finished.store(true, Ordering::Release);
         drop(stage);
         self.done.notify_all();
     }
+
+    /// Spins briefly for short tasks, so a round trip on an idle pool
+    /// usually avoids putting the joiner to sleep and waking it again.
+    fn spin_until_finished(&self) {
+        #[cfg(not(loom))]
+        for i in 0..SPIN_LIMIT {
+            // Acquire: pairs with the Release store in `publish`.
+            if self.finished.load(Ordering::Acquire) {
+                return;
+            }
+            if i < SPIN_PAUSES {
+                std::hint::spin_loop();
+            } else {
+                crate::sync::thread::yield_now();
+            }
+        }
+    }
 }
+
+/// Busy-wait rounds a joiner spends before blocking: `SPIN_PAUSES` CPU
+/// pause hints (a few microseconds), then yields to the scheduler.
+#[cfg(not(loom))]
+const SPIN_PAUSES: u32 = 64;
+#[cfg(not(loom))]
+const SPIN_LIMIT: u32 = SPIN_PAUSES + 16;
 
 /// What a worker does with a queued task.
 pub(crate) trait Runnable: Send + Sync {
@@ -87,6 +120,7 @@ where
         };
         let result = pool.run_counted(f);
         self.publish(result.map_err(TaskError::Panicked));
+        pool.task_done();
     }
 
     fn cancel(&self, pool: &Shared) {
@@ -114,6 +148,7 @@ where
     T: Send + 'static,
 {
     fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>> {
+        self.spin_until_finished();
         let mut stage = self.stage.lock();
         loop {
             if matches!(*stage, Stage::Done(_)) {
@@ -136,7 +171,8 @@ where
     }
 
     fn is_finished(&self) -> bool {
-        matches!(*self.stage.lock(), Stage::Done(_) | Stage::Taken)
+        // Acquire: pairs with the Release store in `publish`.
+        self.finished.load(Ordering::Acquire)
     }
 }
 

@@ -463,7 +463,7 @@ impl ThreadPoolBulkhead {
         if self.shared.on_own_worker() {
             return false;
         }
-        if self.shared.slots.wait_empty(deadline) {
+        if self.wait_idle_until(deadline) {
             self.join_workers();
             return true;
         }
@@ -534,7 +534,21 @@ impl ThreadPoolBulkhead {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn wait_idle(&self) {
-        self.shared.slots.wait_empty(None);
+        self.wait_idle_until(None);
+    }
+
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
+        loop {
+            if !self.shared.slots.wait_empty(deadline) {
+                return false;
+            }
+            if self.shared.is_quiescent() {
+                return true;
+            }
+            // Every slot is free but a worker is still publishing a result
+            // (a store under an uncontended lock): let it finish.
+            crate::sync::thread::yield_now();
+        }
     }
 
     /// Like [`wait_idle`](Self::wait_idle), for at most `timeout`; true if
@@ -549,9 +563,7 @@ impl ThreadPoolBulkhead {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn wait_idle_timeout(&self, timeout: Duration) -> bool {
-        self.shared
-            .slots
-            .wait_empty(Instant::now().checked_add(timeout))
+        self.wait_idle_until(Instant::now().checked_add(timeout))
     }
 
     /// Changes the number of worker threads, live. Growing starts threads at
@@ -590,7 +602,7 @@ impl ThreadPoolBulkhead {
         // Relaxed: written only under `workers`, which we hold.
         let queue = shared.queue_capacity.load(Ordering::Relaxed);
         let old = shared.threads.load(Ordering::Relaxed);
-        if threads.checked_add(queue).is_none_or(|c| c > MAX_SLOTS) {
+        if threads.checked_add(queue).map_or(true, |c| c > MAX_SLOTS) {
             return Err(BuildError::new(BuildErrorKind::TooLarge, &shared.name));
         }
         if threads < old {

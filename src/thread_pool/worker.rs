@@ -118,7 +118,7 @@ thread::thread_local! {
     /// The pool a worker thread belongs to (the address of its `Shared`),
     /// zero on other threads. Lets a shutdown called from inside a task
     /// avoid waiting for itself.
-    static CURRENT_POOL: std::cell::Cell<usize> = std::cell::Cell::new(0);
+    static CURRENT_POOL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 impl Shared {
@@ -135,15 +135,16 @@ impl Shared {
 
     /// Runs a closure as a task: counts it active, catches a panic, counts
     /// the outcome and frees the slot. The caller publishes the result
-    /// afterwards, so the slot is free before anyone can see the result.
+    /// afterwards, so the slot is free before anyone can see the result, and
+    /// then calls [`Shared::task_done`].
     pub(crate) fn run_counted<T>(
         &self,
         f: impl FnOnce() -> T,
     ) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
-        // Relaxed: `active` is a statistic; nothing is published through it.
+        // Relaxed: `active` is a statistic here; `wait_idle` reads it with
+        // Acquire against the Release decrement in `task_done`.
         self.counters.active.fetch_add(1, Ordering::Relaxed);
         let result = panic::catch_unwind(AssertUnwindSafe(f));
-        self.counters.active.fetch_sub(1, Ordering::Relaxed);
         // Relaxed: the slot release below (AcqRel) orders these counts
         // before any reader that observes the slot free or the pool idle.
         if result.is_ok() {
@@ -153,6 +154,22 @@ impl Shared {
         }
         self.release_slot();
         result
+    }
+
+    /// Marks a task run by [`Shared::run_counted`] as fully done: its
+    /// result (if any) is published. `wait_idle` waits for this too, so a
+    /// handle is finished by the time the pool reports idle.
+    pub(crate) fn task_done(&self) {
+        // Release: pairs with the Acquire load in `is_quiescent`, so a
+        // caller of `wait_idle` sees the published result.
+        self.counters.active.fetch_sub(1, Ordering::Release);
+    }
+
+    /// Whether every task whose slot was released has also published its
+    /// result.
+    pub(crate) fn is_quiescent(&self) -> bool {
+        // Acquire: pairs with the Release decrement in `task_done`.
+        self.counters.active.load(Ordering::Acquire) == 0
     }
 
     /// Counts a cancellation and frees the slot.
@@ -190,6 +207,7 @@ impl Shared {
                     self.finish_cancelled();
                 } else {
                     let _ = self.run_counted(f);
+                    self.task_done();
                 }
             }
             Job::Retire | Job::Exit => unreachable!("control tokens are handled by the worker loop"),

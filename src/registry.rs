@@ -1,0 +1,467 @@
+//! [`Registry`]: every named bulkhead of a program, created in one place,
+//! looked up by name, and reported together as a stats table.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{BuildError, BuildErrorKind};
+use crate::semaphore::{SemaphoreBuilder, SemaphoreBulkhead};
+use crate::stats::BulkheadStats;
+use crate::sync::Mutex;
+use crate::thread_pool::{ThreadPoolBuilder, ThreadPoolBulkhead};
+
+/// One registered bulkhead.
+#[derive(Clone)]
+enum Entry {
+    ThreadPool(Arc<ThreadPoolBulkhead>),
+    Semaphore(Arc<SemaphoreBulkhead>),
+}
+
+impl Entry {
+    fn stats(&self) -> BulkheadStats {
+        match self {
+            Entry::ThreadPool(pool) => pool.stats().into(),
+            Entry::Semaphore(sem) => sem.stats().into(),
+        }
+    }
+}
+
+/// Named bulkheads of both kinds, created or fetched by name.
+///
+/// * [`thread_pool`](Self::thread_pool) and [`semaphore`](Self::semaphore)
+///   create a bulkhead the first time a name is used and return the same
+///   `Arc` on every later call; the later calls' configuration is ignored
+///   (the existing bulkhead is not changed).
+/// * A name belongs to one kind: asking for a semaphore under a thread
+///   pool's name (or the other way round) is a [`BuildError`] of kind
+///   [`KindConflict`](BuildErrorKind::KindConflict).
+/// * Callers racing to create the same name get one instance: the creation
+///   runs under the registry's lock.
+/// * [`stats`](Self::stats) reports every bulkhead sorted by name, and
+///   [`table`](Self::table) (or `Display` on the registry) prints them as a
+///   table.
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::Registry;
+/// use std::sync::Arc;
+///
+/// let registry = Registry::new();
+/// let search = registry.thread_pool("search", |b| b.threads(4).queue_capacity(100))?;
+/// let checkout = registry.semaphore("checkout", 50)?;
+///
+/// // Elsewhere in the program: the same bulkheads, by name.
+/// assert!(Arc::ptr_eq(&search, &registry.thread_pool("search", |b| b)?));
+/// assert!(Arc::ptr_eq(&checkout, &registry.get_semaphore("checkout").unwrap()));
+///
+/// assert_eq!(registry.names(), ["checkout", "search"]);
+/// println!("{registry}");
+/// # Ok::<(), bulkheads::BuildError>(())
+/// ```
+#[derive(Default)]
+pub struct Registry {
+    /// The bulkheads by name. Written by creators and `remove`, read by
+    /// lookups and reports; every access holds the lock. Creation happens
+    /// under it too, so racing creators of one name build it once.
+    entries: Mutex<BTreeMap<String, Entry>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// assert!(registry.names().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The thread pool named `name`, created with `configure` if there is
+    /// none yet.
+    ///
+    /// `configure` receives [`ThreadPoolBulkhead::builder(name)`](ThreadPoolBulkhead::builder)
+    /// and returns it configured; it is called only when the pool does not
+    /// exist yet, and outside the registry's lock (so it may itself use the
+    /// registry). The pool is then built under the lock.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] of kind [`KindConflict`](BuildErrorKind::KindConflict)
+    /// when `name` is a semaphore, or whatever
+    /// [`ThreadPoolBuilder::build`] reports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::Registry;
+    ///
+    /// let registry = Registry::new();
+    /// let search = registry.thread_pool("search", |b| b.threads(2).queue_capacity(10))?;
+    /// assert_eq!(search.execute(|| 1 + 1).unwrap(), 2);
+    ///
+    /// // A second call gets the same pool; its configuration is ignored.
+    /// let again = registry.thread_pool("search", |b| b.threads(64))?;
+    /// assert_eq!(again.stats().threads, 2);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn thread_pool<C>(
+        &self,
+        name: &str,
+        configure: C,
+    ) -> Result<Arc<ThreadPoolBulkhead>, BuildError>
+    where
+        C: FnOnce(ThreadPoolBuilder) -> ThreadPoolBuilder,
+    {
+        if let Some(existing) = self.lookup_pool(name)? {
+            return Ok(existing);
+        }
+        let builder = configure(ThreadPoolBulkhead::builder(name));
+        let mut entries = self.entries.lock();
+        match entries.get(name) {
+            Some(Entry::ThreadPool(pool)) => Ok(Arc::clone(pool)),
+            Some(Entry::Semaphore(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
+            None => {
+                let pool = Arc::new(builder.build()?);
+                entries.insert(name.to_owned(), Entry::ThreadPool(Arc::clone(&pool)));
+                Ok(pool)
+            }
+        }
+    }
+
+    /// The semaphore named `name`, created fail-fast (as
+    /// [`SemaphoreBulkhead::new`]) with a limit of `max_concurrent` if there
+    /// is none yet.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] of kind [`KindConflict`](BuildErrorKind::KindConflict)
+    /// when `name` is a thread pool, or whatever
+    /// [`SemaphoreBuilder::build`] reports (an empty name, a limit above
+    /// 2^30 - 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{BuildErrorKind, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let checkout = registry.semaphore("checkout", 50)?;
+    /// assert_eq!(checkout.max_concurrent(), 50);
+    ///
+    /// let err = registry.thread_pool("checkout", |b| b.threads(1)).unwrap_err();
+    /// assert_eq!(err.kind(), BuildErrorKind::KindConflict);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn semaphore(
+        &self,
+        name: &str,
+        max_concurrent: usize,
+    ) -> Result<Arc<SemaphoreBulkhead>, BuildError> {
+        self.semaphore_with(name, |b| b.max_concurrent(max_concurrent))
+    }
+
+    /// The semaphore named `name`, created with `configure` if there is
+    /// none yet. `configure` receives
+    /// [`SemaphoreBulkhead::builder(name)`](SemaphoreBulkhead::builder) and
+    /// is called only when the semaphore does not exist yet, outside the
+    /// registry's lock.
+    ///
+    /// # Errors
+    ///
+    /// As [`semaphore`](Self::semaphore).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::Registry;
+    /// use std::time::Duration;
+    ///
+    /// let registry = Registry::new();
+    /// let db = registry.semaphore_with("db", |b| {
+    ///     b.max_concurrent(10).max_wait(Duration::from_millis(50)).fair(true)
+    /// })?;
+    /// assert!(db.is_fair());
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn semaphore_with<C>(
+        &self,
+        name: &str,
+        configure: C,
+    ) -> Result<Arc<SemaphoreBulkhead>, BuildError>
+    where
+        C: FnOnce(SemaphoreBuilder) -> SemaphoreBuilder,
+    {
+        if let Some(existing) = self.lookup_semaphore(name)? {
+            return Ok(existing);
+        }
+        let builder = configure(SemaphoreBulkhead::builder(name));
+        let mut entries = self.entries.lock();
+        match entries.get(name) {
+            Some(Entry::Semaphore(sem)) => Ok(Arc::clone(sem)),
+            Some(Entry::ThreadPool(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
+            None => {
+                let sem = Arc::new(builder.build()?);
+                entries.insert(name.to_owned(), Entry::Semaphore(Arc::clone(&sem)));
+                Ok(sem)
+            }
+        }
+    }
+
+    fn lookup_pool(&self, name: &str) -> Result<Option<Arc<ThreadPoolBulkhead>>, BuildError> {
+        match self.entries.lock().get(name) {
+            Some(Entry::ThreadPool(pool)) => Ok(Some(Arc::clone(pool))),
+            Some(Entry::Semaphore(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
+            None => Ok(None),
+        }
+    }
+
+    fn lookup_semaphore(&self, name: &str) -> Result<Option<Arc<SemaphoreBulkhead>>, BuildError> {
+        match self.entries.lock().get(name) {
+            Some(Entry::Semaphore(sem)) => Ok(Some(Arc::clone(sem))),
+            Some(Entry::ThreadPool(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
+            None => Ok(None),
+        }
+    }
+
+    /// The thread pool named `name`, if there is one (`None` also when the
+    /// name is a semaphore).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.thread_pool("search", |b| b.threads(1))?;
+    /// assert!(registry.get_thread_pool("search").is_some());
+    /// assert!(registry.get_thread_pool("missing").is_none());
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn get_thread_pool(&self, name: &str) -> Option<Arc<ThreadPoolBulkhead>> {
+        self.lookup_pool(name).ok().flatten()
+    }
+
+    /// The semaphore named `name`, if there is one (`None` also when the
+    /// name is a thread pool).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 5)?;
+    /// assert_eq!(registry.get_semaphore("checkout").unwrap().max_concurrent(), 5);
+    /// assert!(registry.get_semaphore("search").is_none());
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn get_semaphore(&self, name: &str) -> Option<Arc<SemaphoreBulkhead>> {
+        self.lookup_semaphore(name).ok().flatten()
+    }
+
+    /// The names of every bulkhead, sorted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("b", 1)?;
+    /// registry.semaphore("a", 1)?;
+    /// assert_eq!(registry.names(), ["a", "b"]);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn names(&self) -> Vec<String> {
+        self.entries.lock().keys().cloned().collect()
+    }
+
+    /// Removes the bulkhead named `name` from the registry; true if there
+    /// was one.
+    ///
+    /// The bulkhead itself lives on while anyone holds its `Arc` (a thread
+    /// pool shuts down when the last one is dropped). The name is free
+    /// again, for either kind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("legacy", 1)?;
+    /// assert!(registry.remove("legacy"));
+    /// assert!(!registry.remove("legacy"));
+    /// registry.thread_pool("legacy", |b| b.threads(1))?; // the name is free
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn remove(&self, name: &str) -> bool {
+        // Take the entry out under the lock, drop it after: dropping the
+        // last `Arc` of a pool joins its threads.
+        let removed = self.entries.lock().remove(name);
+        removed.is_some()
+    }
+
+    /// Snapshots of every bulkhead, sorted by name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 2)?;
+    /// registry.thread_pool("analytics", |b| b.threads(1))?;
+    /// let names: Vec<_> = registry.stats().iter().map(|s| s.name().to_owned()).collect();
+    /// assert_eq!(names, ["analytics", "checkout"]);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn stats(&self) -> Vec<BulkheadStats> {
+        // Snapshot the entries, then read the stats without the lock.
+        let entries: Vec<Entry> = self.entries.lock().values().cloned().collect();
+        entries.iter().map(Entry::stats).collect()
+    }
+
+    /// A table of every bulkhead's stats, ready to print: one row per
+    /// bulkhead, sorted by name, with columns name, kind, limit, active,
+    /// waiting (queued tasks or blocked callers), rejected and utilization.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let table = registry.table().to_string();
+    /// assert!(table.starts_with("name"));
+    /// assert!(table.contains("checkout"));
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn table(&self) -> StatsTable {
+        StatsTable { rows: self.stats() }
+    }
+
+    /// Shuts down every thread pool in the registry (as
+    /// [`ThreadPoolBulkhead::shutdown`]: queued tasks still run; waits for
+    /// the workers). Semaphores are left as they are.
+    ///
+    /// The entries stay registered, so their final stats remain readable;
+    /// asking for a shut-down pool by name returns it, and it refuses work
+    /// with [`RejectReason::ShutDown`](crate::RejectReason::ShutDown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// let search = registry.thread_pool("search", |b| b.threads(1))?;
+    /// registry.shutdown();
+    /// assert!(search.is_shut_down());
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn shutdown(&self) {
+        // Shut down outside the lock: joining workers may take a while, and
+        // their tasks may use the registry.
+        let entries: Vec<Entry> = self.entries.lock().values().cloned().collect();
+        for entry in entries {
+            if let Entry::ThreadPool(pool) = entry {
+                pool.shutdown();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("bulkheads", &self.names())
+            .finish()
+    }
+}
+
+/// Prints [`Registry::table`].
+impl fmt::Display for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.table().fmt(f)
+    }
+}
+
+/// A printable table of bulkhead stats, from [`Registry::table`].
+///
+/// Columns: `name`, `kind`, `limit` (threads or permits), `active`,
+/// `waiting` (queued tasks or blocked callers), `rejected`, `util`
+/// (utilization in percent). Column widths fit the longest value.
+///
+/// # Examples
+///
+/// ```
+/// let registry = bulkheads::Registry::new();
+/// registry.semaphore("checkout", 50)?;
+/// registry.thread_pool("search", |b| b.threads(2))?;
+/// let table = registry.table();
+/// assert_eq!(table.rows().len(), 2);
+/// print!("{table}");
+/// // name      kind         limit  active  waiting  rejected  util
+/// // checkout  semaphore       50       0        0         0    0%
+/// // search    thread pool      2       0        0         0    0%
+/// # Ok::<(), bulkheads::BuildError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsTable {
+    rows: Vec<BulkheadStats>,
+}
+
+impl StatsTable {
+    /// The rows, sorted by name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// assert_eq!(registry.table().rows()[0].name(), "checkout");
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn rows(&self) -> &[BulkheadStats] {
+        &self.rows
+    }
+}
+
+impl fmt::Display for StatsTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HEADER: [&str; 7] = [
+            "name", "kind", "limit", "active", "waiting", "rejected", "util",
+        ];
+        let cells: Vec<[String; 7]> = self
+            .rows
+            .iter()
+            .map(|s| {
+                [
+                    s.name().to_owned(),
+                    s.kind().to_owned(),
+                    s.limit().to_string(),
+                    s.active().to_string(),
+                    s.waiting().to_string(),
+                    s.rejected().to_string(),
+                    format!("{:.0}%", s.utilization() * 100.0),
+                ]
+            })
+            .collect();
+        let mut widths = HEADER.map(str::len);
+        for row in &cells {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut line = |row: [&str; 7]| -> fmt::Result {
+            for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+                let sep = if i == 0 { "" } else { "  " };
+                if i < 2 {
+                    // Text columns align left, numbers right.
+                    write!(f, "{sep}{cell:<w$}")?;
+                } else {
+                    write!(f, "{sep}{cell:>w$}")?;
+                }
+            }
+            writeln!(f)
+        };
+        line(HEADER)?;
+        for row in &cells {
+            line(std::array::from_fn(|i| row[i].as_str()))?;
+        }
+        Ok(())
+    }
+}
