@@ -40,7 +40,31 @@ pub(crate) mod thread {
     #[allow(unused_imports)]
     pub(crate) use loom::thread::{current, yield_now};
     #[cfg(loom)]
-    pub(crate) use loom::thread_local;
+    pub(crate) use loom_thread_local as thread_local;
+
+    /// loom's `thread_local!` predates `const { .. }` initialisers (its
+    /// macro is edition 2018, where `expr` does not match them); this
+    /// forwards both forms to it, dropping the `const`.
+    #[cfg(loom)]
+    macro_rules! loom_thread_local {
+        () => {};
+        ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr }; $($rest:tt)*) => {
+            loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+            $crate::sync::thread::thread_local!($($rest)*);
+        };
+        ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr }) => {
+            loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+        };
+        ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr; $($rest:tt)*) => {
+            loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+            $crate::sync::thread::thread_local!($($rest)*);
+        };
+        ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr) => {
+            loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+        };
+    }
+    #[cfg(loom)]
+    pub(crate) use loom_thread_local;
 
     /// loom's `JoinHandle` has no `is_finished`; this wrapper answers
     /// `false` (the handle is kept and joined at shutdown, which is always

@@ -1,0 +1,275 @@
+//! Fault injection: threads the OS refuses, values and closures whose
+//! destructors panic, and a task that never returns. Each fault must come
+//! back as a value (an error, a `false`) or be contained, never take a
+//! worker or the caller down.
+
+use std::panic;
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier, Condvar, Mutex, Once};
+use std::thread;
+use std::time::Duration;
+
+use bulkheads::{BuildErrorKind, RejectReason, TaskError, ThreadPoolBulkhead};
+
+const PANIC_MSG: &str = "intentional fault-injection panic";
+
+/// Keeps the intentional panics out of the test output.
+fn silence_intentional_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+            if msg != Some(PANIC_MSG) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// A value whose destructor panics (after telling `dropped`, if set).
+struct Bomb(Option<mpsc::Sender<()>>);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if let Some(dropped) = self.0.take() {
+            let _ = dropped.send(());
+        }
+        panic!("{}", PANIC_MSG);
+    }
+}
+
+/// A latch tasks block on until the test opens it.
+#[derive(Clone, Default)]
+struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    fn wait(&self) {
+        let (lock, cv) = &*self.0;
+        let mut open = lock.lock().unwrap();
+        while !*open {
+            open = cv.wait(open).unwrap();
+        }
+    }
+    fn open(&self) {
+        let (lock, cv) = &*self.0;
+        *lock.lock().unwrap() = true;
+        cv.notify_all();
+    }
+}
+
+fn assert_conserved(pool: &ThreadPoolBulkhead) {
+    let s = pool.stats();
+    assert_eq!(s.submitted, s.completed + s.panicked + s.cancelled, "{s:?}");
+}
+
+#[test]
+fn a_thread_the_os_refuses_at_build_is_a_spawn_error_not_a_panic() {
+    for started in [0, 1, 2] {
+        let built = panic::catch_unwind(|| {
+            ThreadPoolBulkhead::builder("refused")
+                .threads(3)
+                .fail_spawn_after(started)
+                .build()
+        })
+        .expect("build must not panic");
+        let err = built.expect_err("the third thread cannot start");
+        assert_eq!(err.kind(), BuildErrorKind::Spawn);
+        assert_eq!(err.name(), "refused");
+    }
+}
+
+#[test]
+fn a_failed_grow_is_a_spawn_error_and_the_pool_works_with_the_threads_it_has() {
+    let pool = ThreadPoolBulkhead::builder("grow")
+        .threads(2)
+        .fail_spawn_after(3)
+        .build()
+        .unwrap();
+
+    let err = panic::catch_unwind(panic::AssertUnwindSafe(|| pool.set_threads(5)))
+        .expect("set_threads must not panic")
+        .expect_err("only one more thread can start");
+    assert_eq!(err.kind(), BuildErrorKind::Spawn);
+    assert_eq!(pool.stats().threads, 3, "the pool reports the size it has");
+
+    // Three threads really run at once (a barrier of three only opens if
+    // they do), and the capacity is exactly three: a fourth is refused.
+    let all_running = Arc::new(Barrier::new(4));
+    let gate = Gate::default();
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            let (b, g) = (all_running.clone(), gate.clone());
+            pool.try_submit(move || {
+                b.wait();
+                g.wait();
+                i
+            })
+            .unwrap()
+        })
+        .collect();
+    all_running.wait();
+    assert_eq!(
+        pool.try_submit(|| 9).unwrap_err().reason(),
+        RejectReason::Full
+    );
+    gate.open();
+    let sum: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, 3);
+
+    // Shrinking and growing back within what was started still works;
+    // growing past the limit fails the same way again.
+    pool.set_threads(1).unwrap();
+    pool.set_threads(3).unwrap();
+    assert_eq!(pool.stats().threads, 3);
+    assert_eq!(
+        pool.set_threads(4).unwrap_err().kind(),
+        BuildErrorKind::Spawn
+    );
+    assert_eq!(pool.execute(|| 42).unwrap(), 42);
+    pool.wait_idle();
+    assert_conserved(&pool);
+    pool.shutdown();
+}
+
+#[test]
+fn a_detached_result_that_panics_on_drop_does_not_kill_the_worker() {
+    silence_intentional_panics();
+    let pool = ThreadPoolBulkhead::builder("bomb")
+        .threads(1)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let worker_id = pool.execute(|| thread::current().id()).unwrap();
+
+    // Detach the handle while the task still runs, so the result is
+    // dropped on the worker, not here.
+    let gate = Gate::default();
+    let g = gate.clone();
+    let handle = pool
+        .try_submit(move || {
+            g.wait();
+            Bomb(None)
+        })
+        .unwrap();
+    drop(handle);
+    gate.open();
+
+    // The same worker thread lives on and runs the next task.
+    assert_eq!(pool.execute(|| thread::current().id()).unwrap(), worker_id);
+    pool.wait_idle();
+    let s = pool.stats();
+    assert_eq!(s.threads, 1);
+    assert_eq!((s.submitted, s.completed, s.panicked), (3, 3, 0), "{s:?}");
+    pool.shutdown();
+}
+
+#[test]
+fn a_joined_result_that_panics_on_drop_panics_only_where_it_is_dropped() {
+    silence_intentional_panics();
+    let pool = ThreadPoolBulkhead::builder("bomb-joined")
+        .threads(1)
+        .build()
+        .unwrap();
+    let worker_id = pool.execute(|| thread::current().id()).unwrap();
+    let bomb = pool.try_submit(|| Bomb(None)).unwrap().join().unwrap();
+    // The value is the caller's now; its destructor fires here, not on the
+    // worker.
+    let exploded = panic::catch_unwind(panic::AssertUnwindSafe(move || drop(bomb)));
+    assert!(exploded.is_err());
+    assert_eq!(pool.execute(|| thread::current().id()).unwrap(), worker_id);
+    pool.wait_idle();
+    assert_eq!(pool.stats().threads, 1);
+    assert_conserved(&pool);
+}
+
+#[test]
+fn closures_that_panic_on_drop_when_cancelled_by_shutdown_now_are_contained() {
+    silence_intentional_panics();
+    let pool = ThreadPoolBulkhead::builder("cancel-bomb")
+        .threads(1)
+        .queue_capacity(2)
+        .build()
+        .unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let gate = Gate::default();
+    let g = gate.clone();
+    let running = pool
+        .try_submit(move || {
+            started_tx.send(()).unwrap();
+            g.wait();
+            1
+        })
+        .unwrap();
+    started.recv().unwrap(); // the only thread is busy: the next two queue
+    let (dropped_tx, dropped) = mpsc::channel();
+    let bomb = Bomb(Some(dropped_tx.clone()));
+    let queued = pool
+        .try_submit(move || {
+            let _keep = &bomb;
+            2
+        })
+        .unwrap();
+    let bomb = Bomb(Some(dropped_tx));
+    pool.try_spawn(move || {
+        let _keep = &bomb;
+    })
+    .unwrap();
+
+    // The running task may finish once both queued closures have been
+    // dropped by the cancellation (the timeout is a hang guard only: on
+    // expiry the gate opens anyway and the assertions below fail).
+    let opener = thread::spawn(move || {
+        for _ in 0..2 {
+            let _ = dropped.recv_timeout(Duration::from_secs(60));
+        }
+        gate.open();
+    });
+    let cancelled = panic::catch_unwind(panic::AssertUnwindSafe(|| pool.shutdown_now()))
+        .expect("shutdown_now must not panic");
+    opener.join().unwrap();
+    assert_eq!(cancelled, 2);
+    assert_eq!(running.join().unwrap(), 1);
+    assert!(matches!(queued.join(), Err(TaskError::Cancelled)));
+    let s = pool.stats();
+    assert_eq!((s.completed, s.cancelled, s.panicked), (1, 2, 0), "{s:?}");
+    assert_conserved(&pool);
+}
+
+#[test]
+fn a_task_that_never_returns_does_not_stop_shutdown_timeout_from_returning_false() {
+    let pool = ThreadPoolBulkhead::builder("stuck")
+        .threads(1)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let (release, stuck) = mpsc::channel::<()>();
+    let never = pool
+        .try_submit(move || {
+            started_tx.send(()).unwrap();
+            stuck.recv().unwrap(); // released only after the assertion
+            "released"
+        })
+        .unwrap();
+    started.recv().unwrap();
+    let queued = pool.try_submit(|| "never ran").unwrap();
+
+    assert!(!pool.shutdown_timeout(Duration::from_millis(20)));
+    assert!(pool.is_shut_down());
+    // Past the deadline the queue was cancelled; the stuck task was not
+    // waited for.
+    assert!(matches!(queued.join(), Err(TaskError::Cancelled)));
+    assert!(!never.is_finished());
+
+    release.send(()).unwrap();
+    assert_eq!(never.join().unwrap(), "released");
+    pool.shutdown(); // an explicit shutdown still joins the straggler
+    let s = pool.stats();
+    assert_eq!((s.completed, s.cancelled), (1, 1), "{s:?}");
+    assert_conserved(&pool);
+}
