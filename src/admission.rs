@@ -46,6 +46,14 @@ const ROOM_WAITERS: u64 = 1 << 61;
 const IDLE_WAITERS: u64 = 1 << 62;
 const CLOSED: u64 = 1 << 63;
 
+/// Backoff before a blocking acquire sleeps: steps `0..=SPIN_STEPS` spin
+/// `2^step` pause hints each (127 in all, a few microseconds); the steps up
+/// to `BACKOFF_STEPS` yield the CPU once each.
+#[cfg(not(loom))]
+const SPIN_STEPS: u32 = 6;
+#[cfg(not(loom))]
+const BACKOFF_STEPS: u32 = 11;
+
 /// The largest capacity a [`Slots`] can hold (2^30 - 1). Larger capacities
 /// are clamped to it.
 pub(crate) const MAX_SLOTS: usize = CAPACITY_MAX as usize;
@@ -214,6 +222,24 @@ impl Slots {
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(Refused::Full);
+        }
+        // A producer faster than its workers meets a full pool on nearly
+        // every submit; a slot usually frees within microseconds. Spin, then
+        // yield, before paying for a sleep and a wake-up (the same shape as
+        // crossbeam's `Backoff`). Under loom only the sleeping path exists.
+        #[cfg(not(loom))]
+        for step in 0..BACKOFF_STEPS {
+            if step <= SPIN_STEPS {
+                for _ in 0..1u32 << step {
+                    std::hint::spin_loop();
+                }
+            } else {
+                crate::sync::thread::yield_now();
+            }
+            match self.try_acquire() {
+                Err(Refused::Full) => {}
+                done => return done,
+            }
         }
         // Relaxed: a statistic.
         self.waiting.fetch_add(1, Ordering::Relaxed);

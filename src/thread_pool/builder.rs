@@ -149,6 +149,8 @@ impl ThreadPoolBuilder {
             counters: Counters::default(),
             workers: Mutex::new(Workers {
                 handles: Vec::with_capacity(threads),
+                counters: Vec::with_capacity(threads),
+                retired: Default::default(),
                 indices: BTreeSet::new(),
                 pending_retire: 0,
                 spawned: 0,

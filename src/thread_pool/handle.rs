@@ -10,7 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::worker::Shared;
+use super::worker::{Shared, WorkerCounters};
 use crate::error::TaskError;
 use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 
@@ -103,7 +103,7 @@ const SPIN_LIMIT: u32 = SPIN_PAUSES + 16;
 pub(crate) trait Runnable: Send + Sync {
     /// Runs the task on the current (worker) thread, counts it, frees its
     /// slot, then publishes its result.
-    fn run(&self, pool: &Shared);
+    fn run(&self, pool: &Shared, me: &WorkerCounters);
     /// Drops the task unrun, counts it as cancelled, frees its slot, then
     /// publishes `TaskError::Cancelled`.
     fn cancel(&self, pool: &Shared);
@@ -114,13 +114,13 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(&self, pool: &Shared) {
+    fn run(&self, pool: &Shared, me: &WorkerCounters) {
         let Some(f) = self.take_closure() else {
             return;
         };
-        let result = pool.run_counted(f);
+        let result = pool.run_counted(me, f);
         self.publish(result.map_err(TaskError::Panicked));
-        pool.task_done();
+        pool.task_done(me);
     }
 
     fn cancel(&self, pool: &Shared) {

@@ -542,7 +542,7 @@ impl ThreadPoolBulkhead {
             if !self.shared.slots.wait_empty(deadline) {
                 return false;
             }
-            if self.shared.is_quiescent() {
+            if self.shared.worker_totals().busy == 0 {
                 return true;
             }
             // Every slot is free but a worker is still publishing a result
@@ -670,7 +670,8 @@ impl ThreadPoolBulkhead {
     }
 
     /// A snapshot of the pool's configuration and counters. Cheap: a few
-    /// atomic loads and a clone of the name.
+    /// atomic loads per worker under an uncontended lock, and a clone of the
+    /// name.
     ///
     /// # Examples
     ///
@@ -684,19 +685,20 @@ impl ThreadPoolBulkhead {
     pub fn stats(&self) -> PoolStats {
         let shared = &self.shared;
         let c = &shared.counters;
-        // Relaxed loads: statistics. The Acquire in `snapshot` orders them
-        // after every release it observed, so an idle pool reads exact.
+        // The Acquire in `snapshot` orders the reads below after every slot
+        // release it observed, so an idle pool reads exact. Relaxed loads:
+        // statistics.
         let slots = shared.slots.snapshot();
-        let active = c.active.load(Ordering::Relaxed);
+        let workers = shared.worker_totals();
         PoolStats {
             name: shared.name.clone(),
             threads: shared.threads.load(Ordering::Relaxed),
             queue_capacity: shared.queue_capacity.load(Ordering::Relaxed),
-            active,
-            queued: slots.count.saturating_sub(active),
+            active: workers.busy,
+            queued: slots.count.saturating_sub(workers.busy),
             submitted: c.submitted.load(Ordering::Relaxed),
-            completed: c.completed.load(Ordering::Relaxed),
-            panicked: c.panicked.load(Ordering::Relaxed),
+            completed: workers.completed,
+            panicked: workers.panicked,
             cancelled: c.cancelled.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
         }

@@ -46,22 +46,49 @@ pub(crate) enum Job {
     Exit,
 }
 
-/// Counters, grouped by who writes them so writers on different threads
-/// do not share a cache line.
+/// Pool-wide counters, grouped by who writes them so writers on different
+/// threads do not share a cache line. What workers count per task lives in
+/// each worker's own [`WorkerCounters`] instead.
 #[derive(Default)]
 pub(crate) struct Counters {
     /// Tasks admitted. Written by submitters.
     pub(crate) submitted: CachePadded<AtomicUsize>,
     /// Tasks refused. Written by submitters.
     pub(crate) rejected: CachePadded<AtomicUsize>,
-    /// Tasks running now. Written by workers.
-    pub(crate) active: CachePadded<AtomicUsize>,
-    /// Tasks that returned. Written by workers.
-    pub(crate) completed: CachePadded<AtomicUsize>,
-    /// Tasks that panicked. Written by workers.
-    pub(crate) panicked: AtomicUsize,
-    /// Tasks cancelled before running. Written by workers and shutdowns.
-    pub(crate) cancelled: AtomicUsize,
+    /// Tasks cancelled before running. Written by workers and shutdowns
+    /// (rare: only after `shutdown_now` or an expired `shutdown_timeout`).
+    pub(crate) cancelled: CachePadded<AtomicUsize>,
+}
+
+/// What one worker counts. Each field has a single writer, the worker
+/// itself, so it is updated with a plain load and store (no locked
+/// read-modify-write), on a cache line no other thread writes. Readers
+/// (stats, `wait_idle`) sum over the workers.
+#[derive(Default)]
+pub(crate) struct WorkerCounters {
+    /// The worker is running a task or publishing its result.
+    busy: AtomicBool,
+    /// Tasks this worker ran that returned.
+    completed: AtomicUsize,
+    /// Tasks this worker ran that panicked.
+    panicked: AtomicUsize,
+}
+
+impl WorkerCounters {
+    fn bump(counter: &AtomicUsize) {
+        // Relaxed: single writer (this worker); the slot release that
+        // follows (AcqRel) orders the new value before any reader that sees
+        // the slot free or the pool idle.
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+}
+
+/// Sums of the per-worker counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct WorkerTotals {
+    pub(crate) busy: usize,
+    pub(crate) completed: usize,
+    pub(crate) panicked: usize,
 }
 
 /// The worker threads and what resizing needs to know about them.
@@ -69,6 +96,10 @@ pub(crate) struct Workers {
     /// Join handles of every worker started and not yet joined (retired
     /// workers' handles are pruned when finished).
     pub(crate) handles: Vec<JoinHandle<()>>,
+    /// The counters of every worker not retired, by thread index.
+    pub(crate) counters: Vec<(usize, Arc<CachePadded<WorkerCounters>>)>,
+    /// What retired workers counted, folded in when they retired.
+    pub(crate) retired: WorkerTotals,
     /// Thread indices in use, so names stay `{name}-0 .. {name}-(n-1)`.
     pub(crate) indices: BTreeSet<usize>,
     /// Retire tokens sent and not yet honoured.
@@ -133,24 +164,22 @@ impl Shared {
         CURRENT_POOL.with(|c| c.get() == id)
     }
 
-    /// Runs a closure as a task: counts it active, catches a panic, counts
-    /// the outcome and frees the slot. The caller publishes the result
-    /// afterwards, so the slot is free before anyone can see the result, and
-    /// then calls [`Shared::task_done`].
+    /// Runs a closure as a task on worker `me`: marks it busy, catches a
+    /// panic, counts the outcome and frees the slot. The caller publishes
+    /// the result afterwards, so the slot is free before anyone can see the
+    /// result, and then calls [`Shared::task_done`].
     pub(crate) fn run_counted<T>(
         &self,
+        me: &WorkerCounters,
         f: impl FnOnce() -> T,
     ) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
-        // Relaxed: `active` is a statistic here; `wait_idle` reads it with
-        // Acquire against the Release decrement in `task_done`.
-        self.counters.active.fetch_add(1, Ordering::Relaxed);
+        // Relaxed: a statistic until `task_done`'s Release store clears it.
+        me.busy.store(true, Ordering::Relaxed);
         let result = panic::catch_unwind(AssertUnwindSafe(f));
-        // Relaxed: the slot release below (AcqRel) orders these counts
-        // before any reader that observes the slot free or the pool idle.
         if result.is_ok() {
-            self.counters.completed.fetch_add(1, Ordering::Relaxed);
+            WorkerCounters::bump(&me.completed);
         } else {
-            self.counters.panicked.fetch_add(1, Ordering::Relaxed);
+            WorkerCounters::bump(&me.panicked);
         }
         self.release_slot();
         result
@@ -159,17 +188,25 @@ impl Shared {
     /// Marks a task run by [`Shared::run_counted`] as fully done: its
     /// result (if any) is published. `wait_idle` waits for this too, so a
     /// handle is finished by the time the pool reports idle.
-    pub(crate) fn task_done(&self) {
-        // Release: pairs with the Acquire load in `is_quiescent`, so a
+    pub(crate) fn task_done(&self, me: &WorkerCounters) {
+        // Release: pairs with the Acquire loads in `worker_totals`, so a
         // caller of `wait_idle` sees the published result.
-        self.counters.active.fetch_sub(1, Ordering::Release);
+        me.busy.store(false, Ordering::Release);
     }
 
-    /// Whether every task whose slot was released has also published its
-    /// result.
-    pub(crate) fn is_quiescent(&self) -> bool {
-        // Acquire: pairs with the Release decrement in `task_done`.
-        self.counters.active.load(Ordering::Acquire) == 0
+    /// Sums the per-worker counters (live and retired).
+    pub(crate) fn worker_totals(&self) -> WorkerTotals {
+        let workers = self.workers.lock();
+        let mut totals = workers.retired;
+        for (_, c) in &workers.counters {
+            // Acquire: pairs with the Release store in `task_done`.
+            totals.busy += usize::from(c.busy.load(Ordering::Acquire));
+            // Relaxed: statistics, ordered for idle readers by the slot
+            // release (see `WorkerCounters::bump`).
+            totals.completed += c.completed.load(Ordering::Relaxed);
+            totals.panicked += c.panicked.load(Ordering::Relaxed);
+        }
+        totals
     }
 
     /// Counts a cancellation and frees the slot.
@@ -185,8 +222,8 @@ impl Shared {
         }
     }
 
-    /// Runs or cancels one job popped from the queue.
-    fn handle(&self, job: Job) {
+    /// Runs or cancels one job popped from the queue, on worker `me`.
+    fn handle(&self, me: &WorkerCounters, job: Job) {
         // Acquire: pairs with the Release store in `cancel_queued()`, so a
         // worker that sees the flag also sees the shutdown that set it.
         let cancel = self.cancel_queued.load(Ordering::Acquire);
@@ -195,7 +232,7 @@ impl Shared {
                 if cancel {
                     task.cancel(self);
                 } else {
-                    task.run(self);
+                    task.run(self, me);
                 }
                 // Dropping the last reference may drop a result nobody
                 // joined; a panicking destructor must not kill the worker.
@@ -206,8 +243,8 @@ impl Shared {
                     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
                     self.finish_cancelled();
                 } else {
-                    let _ = self.run_counted(f);
-                    self.task_done();
+                    let _ = self.run_counted(me, f);
+                    self.task_done(me);
                 }
             }
             Job::Retire | Job::Exit => unreachable!("control tokens are handled by the worker loop"),
@@ -261,9 +298,12 @@ impl Shared {
             builder = builder.stack_size(size);
         }
         let shared = Arc::clone(self);
+        let counters = Arc::new(CachePadded(WorkerCounters::default()));
+        let mine = Arc::clone(&counters);
         let handle = builder
-            .spawn(move || worker_loop(shared, index))
+            .spawn(move || worker_loop(shared, index, mine))
             .map_err(|e| BuildError::spawn(&self.name, e))?;
+        workers.counters.push((index, counters));
         workers.spawned += 1;
         workers.indices.insert(index);
         workers.handles.retain(|h| !h.is_finished());
@@ -273,7 +313,7 @@ impl Shared {
 }
 
 /// The loop every worker thread runs.
-fn worker_loop(shared: Arc<Shared>, index: usize) {
+fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCounters>>) {
     let id = shared.id();
     CURRENT_POOL.with(|c| c.set(id));
     loop {
@@ -288,11 +328,17 @@ fn worker_loop(shared: Arc<Shared>, index: usize) {
                 if workers.pending_retire > 0 {
                     workers.pending_retire -= 1;
                     workers.indices.remove(&index);
+                    // Fold this worker's counts into the retired totals.
+                    // Relaxed: single writer (this thread), read under the
+                    // `workers` lock we hold.
+                    workers.retired.completed += me.completed.load(Ordering::Relaxed);
+                    workers.retired.panicked += me.panicked.load(Ordering::Relaxed);
+                    workers.counters.retain(|(i, _)| *i != index);
                     break;
                 }
                 // A later grow took this retirement back: keep working.
             }
-            job => shared.handle(job),
+            job => shared.handle(&me, job),
         }
     }
     CURRENT_POOL.with(|c| c.set(0));
