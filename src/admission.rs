@@ -34,7 +34,7 @@
 
 use std::time::Instant;
 
-use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
 
 const COUNT_BITS: u32 = 31;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
@@ -116,7 +116,9 @@ pub(crate) struct Slots {
     /// The packed `closed | idle | room | capacity | count` word. Written by
     /// acquirers and releasers (count), resizers (capacity), the closer
     /// (closed) and sleepers and wakers (flags); read by all and by stats.
-    word: AtomicU64,
+    /// Padded to its own cache line: it is the one word every submitter
+    /// and every worker writes, and nothing read-mostly should share it.
+    word: CachePadded<AtomicU64>,
     /// Callers sleeping until a slot frees (blocking acquires).
     room: Gate,
     /// Callers sleeping until the count reaches zero.
@@ -134,7 +136,7 @@ impl Slots {
     /// A counter with `capacity` slots, none taken, open.
     pub(crate) fn new(capacity: usize) -> Self {
         Slots {
-            word: AtomicU64::new(clamp(capacity) << CAPACITY_SHIFT),
+            word: CachePadded(AtomicU64::new(clamp(capacity) << CAPACITY_SHIFT)),
             room: Gate::default(),
             idle: Gate::default(),
             waiting: AtomicUsize::new(0),
