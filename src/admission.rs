@@ -377,12 +377,10 @@ impl Slots {
             // AcqRel: Release makes the new capacity visible to the next
             // acquirer's CAS (which must see it to refuse or admit); Acquire
             // orders the caller's follow-up (waking waiters) after it.
-            match self.word.compare_exchange_weak(
-                word,
-                new,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(prev) => {
                     if prev & ROOM_WAITERS != 0 {
                         // Growing may have made room: wake the sleepers so

@@ -86,41 +86,112 @@ pub struct Rejected<F> {
 
 impl<F> Rejected<F> {
     /// Wraps refused work with the reason it was refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// // Useful for wrappers that refuse work themselves, e.g. a circuit breaker.
+    /// let rejected = Rejected::new(|| 1, RejectReason::Full);
+    /// assert_eq!(rejected.reason(), RejectReason::Full);
+    /// ```
     pub fn new(work: F, reason: RejectReason) -> Self {
         Rejected { work, reason }
     }
 
     /// Why the work was refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// assert_eq!(Rejected::new((), RejectReason::Timeout).reason(), RejectReason::Timeout);
+    /// ```
     pub fn reason(&self) -> RejectReason {
         self.reason
     }
 
     /// The refused work, given back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// let rejected = Rejected::new(|| "cached page", RejectReason::Full);
+    /// let fallback = rejected.into_inner();
+    /// assert_eq!(fallback(), "cached page");
+    /// ```
     pub fn into_inner(self) -> F {
         self.work
     }
 
     /// A reference to the refused work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// let rejected = Rejected::new(String::from("job-7"), RejectReason::Full);
+    /// assert_eq!(rejected.get_ref(), "job-7");
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.work
     }
 
     /// Whether the bulkhead was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// assert!(Rejected::new((), RejectReason::Full).is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         self.reason == RejectReason::Full
     }
 
     /// Whether the caller's wait ran out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// assert!(Rejected::new((), RejectReason::Timeout).is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         self.reason == RejectReason::Timeout
     }
 
     /// Whether the bulkhead was shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// assert!(Rejected::new((), RejectReason::ShutDown).is_shut_down());
+    /// ```
     pub fn is_shut_down(&self) -> bool {
         self.reason == RejectReason::ShutDown
     }
 
     /// Replaces the carried work, keeping the reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// // Drop the closure but keep the reason, e.g. to return a `Rejected<()>`.
+    /// let rejected: Rejected<()> = Rejected::new(|| 1, RejectReason::Full).map(drop);
+    /// assert!(rejected.is_full());
+    /// ```
     pub fn map<G>(self, f: impl FnOnce(F) -> G) -> Rejected<G> {
         Rejected {
             work: f(self.work),
@@ -177,17 +248,44 @@ pub enum TaskError {
 
 impl TaskError {
     /// Whether the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::TaskError;
+    ///
+    /// assert!(TaskError::Panicked(Box::new("boom")).is_panic());
+    /// assert!(!TaskError::Cancelled.is_panic());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, TaskError::Panicked(_))
     }
 
     /// Whether the task was cancelled before it ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::TaskError;
+    ///
+    /// assert!(TaskError::Cancelled.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, TaskError::Cancelled)
     }
 
     /// The panic message, when the payload is a string (as it is for
     /// `panic!("...")`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::TaskError;
+    ///
+    /// let err = TaskError::Panicked(Box::new(String::from("index out of bounds")));
+    /// assert_eq!(err.panic_message(), Some("index out of bounds"));
+    /// assert_eq!(TaskError::Panicked(Box::new(42)).panic_message(), None);
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             TaskError::Panicked(payload) => payload_message(payload.as_ref()),
@@ -197,6 +295,17 @@ impl TaskError {
 
     /// The panic payload, to resume the panic on the caller's thread with
     /// [`std::panic::resume_unwind`]. `None` for a cancelled task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::TaskError;
+    ///
+    /// let err = TaskError::Panicked(Box::new("boom"));
+    /// let payload = err.into_panic().unwrap();
+    /// // std::panic::resume_unwind(payload) would re-raise it here.
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// ```
     pub fn into_panic(self) -> Option<Box<dyn Any + Send + 'static>> {
         match self {
             TaskError::Panicked(payload) => Some(payload),
@@ -217,7 +326,10 @@ impl fmt::Debug for TaskError {
         match self {
             TaskError::Panicked(payload) => match payload_message(payload.as_ref()) {
                 Some(msg) => f.debug_tuple("Panicked").field(&msg).finish(),
-                None => f.debug_tuple("Panicked").field(&"<non-string payload>").finish(),
+                None => f
+                    .debug_tuple("Panicked")
+                    .field(&"<non-string payload>")
+                    .finish(),
             },
             TaskError::Cancelled => f.write_str("Cancelled"),
         }
@@ -267,6 +379,15 @@ pub enum ExecuteError {
 
 impl ExecuteError {
     /// The rejection reason, if the task was refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{ExecuteError, RejectReason};
+    ///
+    /// assert_eq!(ExecuteError::Rejected(RejectReason::Full).reject_reason(), Some(RejectReason::Full));
+    /// assert_eq!(ExecuteError::Cancelled.reject_reason(), None);
+    /// ```
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
             ExecuteError::Rejected(reason) => Some(*reason),
@@ -275,6 +396,14 @@ impl ExecuteError {
     }
 
     /// Whether the task was refused at the door.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{ExecuteError, RejectReason};
+    ///
+    /// assert!(ExecuteError::Rejected(RejectReason::ShutDown).is_rejected());
+    /// ```
     pub fn is_rejected(&self) -> bool {
         matches!(self, ExecuteError::Rejected(_))
     }
@@ -301,7 +430,10 @@ impl fmt::Debug for ExecuteError {
             ExecuteError::Rejected(reason) => f.debug_tuple("Rejected").field(reason).finish(),
             ExecuteError::Panicked(payload) => match payload_message(payload.as_ref()) {
                 Some(msg) => f.debug_tuple("Panicked").field(&msg).finish(),
-                None => f.debug_tuple("Panicked").field(&"<non-string payload>").finish(),
+                None => f
+                    .debug_tuple("Panicked")
+                    .field(&"<non-string payload>")
+                    .finish(),
             },
             ExecuteError::Cancelled => f.write_str("Cancelled"),
         }
@@ -328,6 +460,17 @@ impl Error for ExecuteError {}
 /// What kind of configuration error a [`BuildError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::{BuildErrorKind, ThreadPoolBulkhead};
+///
+/// match ThreadPoolBulkhead::builder("").build() {
+///     Err(e) if e.kind() == BuildErrorKind::EmptyName => {}
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 pub enum BuildErrorKind {
     /// The name was empty (or only whitespace).
     EmptyName,
@@ -379,11 +522,27 @@ impl BuildError {
     }
 
     /// What is wrong.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{BuildErrorKind, ThreadPoolBulkhead};
+    ///
+    /// let err = ThreadPoolBulkhead::builder("x").threads(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), BuildErrorKind::ZeroThreads);
+    /// ```
     pub fn kind(&self) -> BuildErrorKind {
         self.kind
     }
 
     /// The name of the bulkhead being built.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = bulkheads::ThreadPoolBulkhead::builder("search").threads(0).build().unwrap_err();
+    /// assert_eq!(err.name(), "search");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -105,9 +105,9 @@ mod thread_pool;
 #[path = "loom_api.rs"]
 pub mod __loom;
 
-pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
-pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
 pub use adaptive::{Adaptive, AdaptiveDriver};
+pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
+pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};

@@ -60,11 +60,27 @@ pub struct PoolStats {
 impl PoolStats {
     /// Running tasks per configured thread: `active / threads`, between 0.0
     /// and 1.0 except briefly while a shrink is settling.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("idle").threads(4).build()?;
+    /// assert_eq!(pool.stats().utilization(), 0.0);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn utilization(&self) -> f64 {
         ratio(self.active, self.threads)
     }
 
     /// Admission capacity: `threads + queue_capacity`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("search").threads(20).queue_capacity(100).build()?;
+    /// assert_eq!(pool.stats().capacity(), 120);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn capacity(&self) -> usize {
         self.threads.saturating_add(self.queue_capacity)
     }
@@ -125,6 +141,13 @@ pub struct SemaphoreStats {
 impl SemaphoreStats {
     /// Held permits per allowed permit: `active / max_concurrent` (0.0 for a
     /// closed compartment with a limit of 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let closed = bulkheads::SemaphoreBulkhead::new("kill-switch", 0);
+    /// assert_eq!(closed.stats().utilization(), 0.0);
+    /// ```
     pub fn utilization(&self) -> f64 {
         ratio(self.active, self.max_concurrent)
     }
@@ -174,6 +197,16 @@ pub enum BulkheadStats {
 
 impl BulkheadStats {
     /// The bulkhead's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let stats = &registry.stats()[0];
+    /// assert_eq!(stats.name(), "checkout");
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn name(&self) -> &str {
         match self {
             BulkheadStats::ThreadPool(s) => &s.name,
@@ -182,6 +215,16 @@ impl BulkheadStats {
     }
 
     /// `"thread pool"` or `"semaphore"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let stats = &registry.stats()[0];
+    /// assert_eq!(stats.kind(), "semaphore");
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn kind(&self) -> &'static str {
         match self {
             BulkheadStats::ThreadPool(_) => "thread pool",
@@ -190,6 +233,16 @@ impl BulkheadStats {
     }
 
     /// The concurrency limit: threads for a pool, permits for a semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let stats = &registry.stats()[0];
+    /// assert_eq!(stats.limit(), 50);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn limit(&self) -> usize {
         match self {
             BulkheadStats::ThreadPool(s) => s.threads,
@@ -198,6 +251,16 @@ impl BulkheadStats {
     }
 
     /// Work in progress: running tasks or held permits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let stats = &registry.stats()[0];
+    /// assert_eq!(stats.active(), 0);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn active(&self) -> usize {
         match self {
             BulkheadStats::ThreadPool(s) => s.active,
@@ -206,6 +269,16 @@ impl BulkheadStats {
     }
 
     /// Work waiting: queued tasks or blocked callers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let stats = &registry.stats()[0];
+    /// assert_eq!(stats.waiting(), 0);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn waiting(&self) -> usize {
         match self {
             BulkheadStats::ThreadPool(s) => s.queued,
@@ -214,6 +287,16 @@ impl BulkheadStats {
     }
 
     /// Work refused at the door.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let stats = &registry.stats()[0];
+    /// assert_eq!(stats.rejected(), 0);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn rejected(&self) -> usize {
         match self {
             BulkheadStats::ThreadPool(s) => s.rejected,
@@ -222,6 +305,16 @@ impl BulkheadStats {
     }
 
     /// `active / limit`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let registry = bulkheads::Registry::new();
+    /// registry.semaphore("checkout", 50)?;
+    /// let stats = &registry.stats()[0];
+    /// assert_eq!(stats.utilization(), 0.0);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
     pub fn utilization(&self) -> f64 {
         match self {
             BulkheadStats::ThreadPool(s) => s.utilization(),

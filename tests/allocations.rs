@@ -44,7 +44,10 @@ fn allocations_during(f: impl FnOnce()) -> usize {
 
 #[test]
 fn a_rejection_allocates_nothing() {
-    let pool = ThreadPoolBulkhead::builder("full").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("full")
+        .threads(1)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
     let h = pool.try_submit(blocker(&started, &gate, ())).unwrap();
     started.wait_for(1);
@@ -64,7 +67,11 @@ fn a_rejection_allocates_nothing() {
 
 #[test]
 fn a_submitted_task_costs_about_one_allocation() {
-    let pool = ThreadPoolBulkhead::builder("alloc").threads(1).queue_capacity(10_000).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("alloc")
+        .threads(1)
+        .queue_capacity(10_000)
+        .build()
+        .unwrap();
     let n = 10_000;
     let payload = [0u64; 4];
     let mut handles = Vec::with_capacity(n);
@@ -76,6 +83,11 @@ fn a_submitted_task_costs_about_one_allocation() {
     // One allocation holds the task and its result slot; the queue adds one
     // block per 31 tasks.
     assert!(allocs >= n, "{allocs}");
-    assert!(allocs <= n + n / 31 + 2, "{allocs} allocations for {n} tasks");
-    handles.into_iter().for_each(|h| h.join().unwrap().checked_add(0).map(drop).unwrap());
+    assert!(
+        allocs <= n + n / 31 + 2,
+        "{allocs} allocations for {n} tasks"
+    );
+    handles
+        .into_iter()
+        .for_each(|h| h.join().unwrap().checked_add(0).map(drop).unwrap());
 }

@@ -10,7 +10,11 @@ use std::thread;
 
 #[test]
 fn submit_waits_for_room_and_never_loses_work() {
-    let pool = ThreadPoolBulkhead::builder("bp").threads(2).queue_capacity(2).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("bp")
+        .threads(2)
+        .queue_capacity(2)
+        .build()
+        .unwrap();
     let sum = Arc::new(AtomicUsize::new(0));
     for i in 0..10_000 {
         let sum = sum.clone();
@@ -22,12 +26,20 @@ fn submit_waits_for_room_and_never_loses_work() {
     pool.wait_idle();
     assert_eq!(sum.load(Ordering::Relaxed), (0..10_000).sum::<usize>());
     let stats = pool.stats();
-    assert_eq!((stats.submitted, stats.completed, stats.rejected), (10_000, 10_000, 0));
+    assert_eq!(
+        (stats.submitted, stats.completed, stats.rejected),
+        (10_000, 10_000, 0)
+    );
 }
 
 #[test]
 fn a_blocked_submitter_is_admitted_when_a_slot_frees() {
-    let pool = Arc::new(ThreadPoolBulkhead::builder("bp2").threads(1).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("bp2")
+            .threads(1)
+            .build()
+            .unwrap(),
+    );
     let (started, gate) = (Started::new(), Gate::new());
     let first = pool.try_submit(blocker(&started, &gate, 1)).unwrap();
     started.wait_for(1);
@@ -48,7 +60,12 @@ fn a_blocked_submitter_is_admitted_when_a_slot_frees() {
 
 #[test]
 fn shutdown_wakes_blocked_submitters_with_shut_down() {
-    let pool = Arc::new(ThreadPoolBulkhead::builder("bp3").threads(1).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("bp3")
+            .threads(1)
+            .build()
+            .unwrap(),
+    );
     let (started, gate) = (Started::new(), Gate::new());
     let first = pool.try_submit(blocker(&started, &gate, ())).unwrap();
     started.wait_for(1);

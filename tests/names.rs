@@ -6,7 +6,10 @@ use std::sync::{Arc, Barrier};
 
 #[test]
 fn threads_are_named_name_dash_index() {
-    let pool = ThreadPoolBulkhead::builder("search").threads(3).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("search")
+        .threads(3)
+        .build()
+        .unwrap();
     let barrier = Arc::new(Barrier::new(3));
     let handles: Vec<_> = (0..3)
         .map(|_| {
@@ -19,7 +22,9 @@ fn threads_are_named_name_dash_index() {
         })
         .collect();
     let names: BTreeSet<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let expected: BTreeSet<_> = ["search-0", "search-1", "search-2"].map(String::from).into();
+    let expected: BTreeSet<_> = ["search-0", "search-1", "search-2"]
+        .map(String::from)
+        .into();
     assert_eq!(names, expected);
     assert_eq!(pool.name(), "search");
 }
@@ -35,7 +40,11 @@ fn a_large_stack_size_lets_deep_recursion_run() {
             1 + depth(n - 1)
         }
     }
-    let pool = ThreadPoolBulkhead::builder("deep").threads(1).stack_size(64 << 20).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("deep")
+        .threads(1)
+        .stack_size(64 << 20)
+        .build()
+        .unwrap();
     assert_eq!(pool.execute(|| depth(20_000)).unwrap(), 20_000);
 }
 
@@ -47,5 +56,7 @@ fn the_default_thread_count_is_the_number_of_cpus() {
 }
 
 fn num_cpus_like() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }

@@ -7,9 +7,15 @@ use common::{blocker, Gate, Started};
 
 #[test]
 fn a_full_pool_gives_the_closure_back() {
-    let pool = ThreadPoolBulkhead::builder("reject").threads(2).queue_capacity(3).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("reject")
+        .threads(2)
+        .queue_capacity(3)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
-    let handles: Vec<_> = (0..5).map(|i| pool.try_submit(blocker(&started, &gate, i)).unwrap()).collect();
+    let handles: Vec<_> = (0..5)
+        .map(|i| pool.try_submit(blocker(&started, &gate, i)).unwrap())
+        .collect();
     started.wait_for(2);
 
     let rejected = pool.try_submit(|| "fallback").unwrap_err();
@@ -27,15 +33,25 @@ fn a_full_pool_gives_the_closure_back() {
 #[test]
 fn capacity_is_exactly_threads_plus_queue() {
     for (threads, queue) in [(1, 0), (1, 1), (2, 0), (3, 5)] {
-        let pool = ThreadPoolBulkhead::builder("exact").threads(threads).queue_capacity(queue).build().unwrap();
+        let pool = ThreadPoolBulkhead::builder("exact")
+            .threads(threads)
+            .queue_capacity(queue)
+            .build()
+            .unwrap();
         let (started, gate) = (Started::new(), Gate::new());
         let mut handles = Vec::new();
         for _ in 0..threads + queue {
-            handles.push(pool.try_submit(blocker(&started, &gate, ())).expect("room left"));
+            handles.push(
+                pool.try_submit(blocker(&started, &gate, ()))
+                    .expect("room left"),
+            );
         }
         started.wait_for(threads);
         for _ in 0..3 {
-            assert_eq!(pool.try_submit(|| ()).unwrap_err().reason(), RejectReason::Full);
+            assert_eq!(
+                pool.try_submit(|| ()).unwrap_err().reason(),
+                RejectReason::Full
+            );
         }
         let stats = pool.stats();
         assert_eq!((stats.active, stats.queued), (threads, queue));
@@ -46,7 +62,10 @@ fn capacity_is_exactly_threads_plus_queue() {
 
 #[test]
 fn try_spawn_is_rejected_like_try_submit() {
-    let pool = ThreadPoolBulkhead::builder("spawn").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("spawn")
+        .threads(1)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
     pool.try_spawn(blocker(&started, &gate, ())).unwrap();
     started.wait_for(1);
@@ -59,11 +78,16 @@ fn try_spawn_is_rejected_like_try_submit() {
 
 #[test]
 fn a_submit_timeout_on_a_full_pool_reports_timeout() {
-    let pool = ThreadPoolBulkhead::builder("timeout").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("timeout")
+        .threads(1)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
     let h = pool.try_submit(blocker(&started, &gate, 1)).unwrap();
     started.wait_for(1);
-    let err = pool.submit_timeout(|| 2, std::time::Duration::from_millis(5)).unwrap_err();
+    let err = pool
+        .submit_timeout(|| 2, std::time::Duration::from_millis(5))
+        .unwrap_err();
     assert_eq!(err.reason(), RejectReason::Timeout);
     assert_eq!(err.into_inner()(), 2);
     gate.open();
@@ -72,13 +96,18 @@ fn a_submit_timeout_on_a_full_pool_reports_timeout() {
 
 #[test]
 fn execute_reports_rejection_without_running() {
-    let pool = ThreadPoolBulkhead::builder("exec").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("exec")
+        .threads(1)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
     let h = pool.try_submit(blocker(&started, &gate, ())).unwrap();
     started.wait_for(1);
     let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let r = ran.clone();
-    let err = pool.execute(move || r.store(true, std::sync::atomic::Ordering::SeqCst)).unwrap_err();
+    let err = pool
+        .execute(move || r.store(true, std::sync::atomic::Ordering::SeqCst))
+        .unwrap_err();
     assert_eq!(err.reject_reason(), Some(RejectReason::Full));
     gate.open();
     h.join().unwrap();
@@ -88,9 +117,14 @@ fn execute_reports_rejection_without_running() {
 
 #[test]
 fn one_caller_at_a_time_is_never_rejected() {
-    let pool = ThreadPoolBulkhead::builder("serial").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("serial")
+        .threads(1)
+        .build()
+        .unwrap();
     for i in 0..10_000u32 {
-        let v = pool.try_submit(move || i).unwrap_or_else(|r| panic!("rejected at {i}: {r}"));
+        let v = pool
+            .try_submit(move || i)
+            .unwrap_or_else(|r| panic!("rejected at {i}: {r}"));
         assert_eq!(v.join().unwrap(), i);
         assert_eq!(pool.execute(move || i + 1).unwrap(), i + 1);
     }
@@ -100,7 +134,10 @@ fn one_caller_at_a_time_is_never_rejected() {
 #[test]
 fn rejected_is_an_error_for_any_closure() {
     fn assert_error<E: std::error::Error>(_: &E) {}
-    let pool = ThreadPoolBulkhead::builder("err").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("err")
+        .threads(1)
+        .build()
+        .unwrap();
     pool.shutdown();
     let rejected: Rejected<_> = pool.try_submit(|| vec![1u8]).unwrap_err();
     assert_error(&rejected);

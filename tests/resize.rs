@@ -8,11 +8,17 @@ use std::sync::{Arc, Barrier};
 
 #[test]
 fn growing_threads_admits_more_at_once() {
-    let pool = ThreadPoolBulkhead::builder("grow").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("grow")
+        .threads(1)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
     let mut handles = vec![pool.try_submit(blocker(&started, &gate, ())).unwrap()];
     started.wait_for(1);
-    assert_eq!(pool.try_submit(|| ()).unwrap_err().reason(), RejectReason::Full);
+    assert_eq!(
+        pool.try_submit(|| ()).unwrap_err().reason(),
+        RejectReason::Full
+    );
 
     pool.set_threads(4).unwrap();
     assert_eq!(pool.stats().threads, 4);
@@ -21,23 +27,35 @@ fn growing_threads_admits_more_at_once() {
     }
     started.wait_for(3); // four tasks run at once: the new threads are live
     assert_eq!(pool.stats().active, 4);
-    assert_eq!(pool.try_submit(|| ()).unwrap_err().reason(), RejectReason::Full);
+    assert_eq!(
+        pool.try_submit(|| ()).unwrap_err().reason(),
+        RejectReason::Full
+    );
     gate.open();
     handles.into_iter().for_each(|h| h.join().unwrap());
 }
 
 #[test]
 fn shrinking_lets_running_tasks_finish_and_loses_nothing() {
-    let pool = ThreadPoolBulkhead::builder("shrink").threads(4).queue_capacity(4).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("shrink")
+        .threads(4)
+        .queue_capacity(4)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
-    let handles: Vec<_> = (0..8).map(|i| pool.try_submit(blocker(&started, &gate, i)).unwrap()).collect();
+    let handles: Vec<_> = (0..8)
+        .map(|i| pool.try_submit(blocker(&started, &gate, i)).unwrap())
+        .collect();
     started.wait_for(4);
 
     pool.set_threads(1).unwrap();
     let stats = pool.stats();
     assert_eq!((stats.threads, stats.active), (1, 4));
     // 8 in flight, capacity now 1 + 4: nothing new until under it.
-    assert_eq!(pool.try_submit(|| 0).unwrap_err().reason(), RejectReason::Full);
+    assert_eq!(
+        pool.try_submit(|| 0).unwrap_err().reason(),
+        RejectReason::Full
+    );
 
     gate.open();
     let sum: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
@@ -60,7 +78,10 @@ fn shrinking_lets_running_tasks_finish_and_loses_nothing() {
 
 #[test]
 fn shrink_then_grow_keeps_names_within_range() {
-    let pool = ThreadPoolBulkhead::builder("names").threads(4).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("names")
+        .threads(4)
+        .build()
+        .unwrap();
     pool.set_threads(2).unwrap();
     pool.set_threads(4).unwrap();
     pool.set_threads(3).unwrap();
@@ -87,7 +108,10 @@ fn shrink_then_grow_keeps_names_within_range() {
 
 #[test]
 fn queue_capacity_can_be_raised_and_lowered_live() {
-    let pool = ThreadPoolBulkhead::builder("queue").threads(1).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("queue")
+        .threads(1)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
     let h = pool.try_submit(blocker(&started, &gate, ())).unwrap();
     started.wait_for(1);
@@ -106,22 +130,45 @@ fn queue_capacity_can_be_raised_and_lowered_live() {
 
 #[test]
 fn resizing_to_zero_or_after_shutdown_is_an_error() {
-    let pool = ThreadPoolBulkhead::builder("bad").threads(2).build().unwrap();
-    assert_eq!(pool.set_threads(0).unwrap_err().kind(), BuildErrorKind::ZeroThreads);
-    assert_eq!(pool.set_threads(usize::MAX).unwrap_err().kind(), BuildErrorKind::TooLarge);
-    assert_eq!(pool.set_queue_capacity(usize::MAX).unwrap_err().kind(), BuildErrorKind::TooLarge);
+    let pool = ThreadPoolBulkhead::builder("bad")
+        .threads(2)
+        .build()
+        .unwrap();
+    assert_eq!(
+        pool.set_threads(0).unwrap_err().kind(),
+        BuildErrorKind::ZeroThreads
+    );
+    assert_eq!(
+        pool.set_threads(usize::MAX).unwrap_err().kind(),
+        BuildErrorKind::TooLarge
+    );
+    assert_eq!(
+        pool.set_queue_capacity(usize::MAX).unwrap_err().kind(),
+        BuildErrorKind::TooLarge
+    );
     assert_eq!(pool.stats().threads, 2);
     pool.shutdown();
-    assert_eq!(pool.set_threads(3).unwrap_err().kind(), BuildErrorKind::ShutDown);
+    assert_eq!(
+        pool.set_threads(3).unwrap_err().kind(),
+        BuildErrorKind::ShutDown
+    );
 }
 
 #[test]
 fn resizing_under_load_loses_no_task() {
-    let pool = Arc::new(ThreadPoolBulkhead::builder("churn").threads(2).queue_capacity(16).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("churn")
+            .threads(2)
+            .queue_capacity(16)
+            .build()
+            .unwrap(),
+    );
     let producer = {
         let p = pool.clone();
         std::thread::spawn(move || {
-            let handles: Vec<_> = (0..20_000u64).map(|i| p.submit(move || i).unwrap()).collect();
+            let handles: Vec<_> = (0..20_000u64)
+                .map(|i| p.submit(move || i).unwrap())
+                .collect();
             handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
         })
     };

@@ -11,12 +11,17 @@ use std::time::Duration;
 
 #[test]
 fn shutdown_runs_everything_queued_then_rejects() {
-    let pool = ThreadPoolBulkhead::builder("drain").threads(2).queue_capacity(50).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("drain")
+        .threads(2)
+        .queue_capacity(50)
+        .build()
+        .unwrap();
     let ran = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..52)
         .map(|_| {
             let r = ran.clone();
-            pool.try_submit(move || r.fetch_add(1, Ordering::SeqCst)).unwrap()
+            pool.try_submit(move || r.fetch_add(1, Ordering::SeqCst))
+                .unwrap()
         })
         .collect();
     pool.shutdown();
@@ -25,11 +30,22 @@ fn shutdown_runs_everything_queued_then_rejects() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(pool.try_submit(|| ()).unwrap_err().reason(), RejectReason::ShutDown);
-    assert_eq!(pool.submit(|| ()).unwrap_err().reason(), RejectReason::ShutDown);
-    assert_eq!(pool.try_spawn(|| ()).unwrap_err().reason(), RejectReason::ShutDown);
     assert_eq!(
-        pool.submit_timeout(|| (), Duration::from_millis(1)).unwrap_err().reason(),
+        pool.try_submit(|| ()).unwrap_err().reason(),
+        RejectReason::ShutDown
+    );
+    assert_eq!(
+        pool.submit(|| ()).unwrap_err().reason(),
+        RejectReason::ShutDown
+    );
+    assert_eq!(
+        pool.try_spawn(|| ()).unwrap_err().reason(),
+        RejectReason::ShutDown
+    );
+    assert_eq!(
+        pool.submit_timeout(|| (), Duration::from_millis(1))
+            .unwrap_err()
+            .reason(),
         RejectReason::ShutDown
     );
     pool.shutdown(); // idempotent
@@ -37,11 +53,21 @@ fn shutdown_runs_everything_queued_then_rejects() {
 
 #[test]
 fn shutdown_now_cancels_the_queue_and_counts_it() {
-    let pool = Arc::new(ThreadPoolBulkhead::builder("now").threads(2).queue_capacity(5).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("now")
+            .threads(2)
+            .queue_capacity(5)
+            .build()
+            .unwrap(),
+    );
     let (started, gate) = (Started::new(), Gate::new());
-    let running: Vec<_> = (0..2).map(|i| pool.try_submit(blocker(&started, &gate, i)).unwrap()).collect();
+    let running: Vec<_> = (0..2)
+        .map(|i| pool.try_submit(blocker(&started, &gate, i)).unwrap())
+        .collect();
     started.wait_for(2);
-    let queued: Vec<_> = (0..5).map(|i| pool.try_submit(move || i).unwrap()).collect();
+    let queued: Vec<_> = (0..5)
+        .map(|i| pool.try_submit(move || i).unwrap())
+        .collect();
 
     let p = pool.clone();
     let stopper = thread::spawn(move || p.shutdown_now());
@@ -62,7 +88,11 @@ fn shutdown_now_cancels_the_queue_and_counts_it() {
 
 #[test]
 fn shutdown_timeout_reports_true_when_everything_finishes() {
-    let pool = ThreadPoolBulkhead::builder("in-time").threads(2).queue_capacity(10).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("in-time")
+        .threads(2)
+        .queue_capacity(10)
+        .build()
+        .unwrap();
     for _ in 0..12 {
         pool.try_spawn(|| ()).unwrap();
     }
@@ -72,11 +102,17 @@ fn shutdown_timeout_reports_true_when_everything_finishes() {
 
 #[test]
 fn shutdown_timeout_cancels_the_queue_past_the_deadline() {
-    let pool = ThreadPoolBulkhead::builder("late").threads(1).queue_capacity(3).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("late")
+        .threads(1)
+        .queue_capacity(3)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
     let running = pool.try_submit(blocker(&started, &gate, 7)).unwrap();
     started.wait_for(1);
-    let queued: Vec<_> = (0..3).map(|i| pool.try_submit(move || i).unwrap()).collect();
+    let queued: Vec<_> = (0..3)
+        .map(|i| pool.try_submit(move || i).unwrap())
+        .collect();
     assert!(!pool.shutdown_timeout(Duration::from_millis(1)));
     for h in queued {
         assert!(matches!(h.join(), Err(TaskError::Cancelled)));
@@ -91,7 +127,11 @@ fn shutdown_timeout_cancels_the_queue_past_the_deadline() {
 #[test]
 fn dropping_the_pool_runs_what_was_admitted() {
     let ran = Arc::new(AtomicUsize::new(0));
-    let pool = ThreadPoolBulkhead::builder("drop").threads(1).queue_capacity(20).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("drop")
+        .threads(1)
+        .queue_capacity(20)
+        .build()
+        .unwrap();
     for _ in 0..21 {
         let r = ran.clone();
         pool.try_spawn(move || {
@@ -105,7 +145,13 @@ fn dropping_the_pool_runs_what_was_admitted() {
 
 #[test]
 fn a_pool_dropped_on_its_own_worker_does_not_deadlock() {
-    let pool = Arc::new(ThreadPoolBulkhead::builder("own").threads(2).queue_capacity(4).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("own")
+            .threads(2)
+            .queue_capacity(4)
+            .build()
+            .unwrap(),
+    );
     let (done_tx, done_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let inner = pool.clone();
@@ -113,7 +159,9 @@ fn a_pool_dropped_on_its_own_worker_does_not_deadlock() {
         .try_submit(move || {
             go_rx.recv().unwrap();
             drop(inner); // the last reference: Drop runs on this worker
-            done_tx.send(thread::current().name().map(str::to_owned)).unwrap();
+            done_tx
+                .send(thread::current().name().map(str::to_owned))
+                .unwrap();
             "finished"
         })
         .unwrap();
@@ -126,7 +174,13 @@ fn a_pool_dropped_on_its_own_worker_does_not_deadlock() {
 
 #[test]
 fn shutdown_called_from_a_task_does_not_deadlock() {
-    let pool = Arc::new(ThreadPoolBulkhead::builder("self-stop").threads(1).queue_capacity(2).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("self-stop")
+            .threads(1)
+            .queue_capacity(2)
+            .build()
+            .unwrap(),
+    );
     let p = pool.clone();
     let h = pool
         .try_submit(move || {
@@ -141,7 +195,10 @@ fn shutdown_called_from_a_task_does_not_deadlock() {
 
 #[test]
 fn no_worker_thread_is_left_after_shutdown_returns() {
-    let pool = ThreadPoolBulkhead::builder("joined").threads(3).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("joined")
+        .threads(3)
+        .build()
+        .unwrap();
     let alive = Arc::new(()); // each worker holds a clone while it runs a task
     let barrier = Arc::new(Barrier::new(3));
     for _ in 0..3 {
@@ -161,7 +218,13 @@ fn no_worker_thread_is_left_after_shutdown_returns() {
 #[test]
 fn submitters_racing_shutdown_never_strand_a_task() {
     for round in 0..50 {
-        let pool = Arc::new(ThreadPoolBulkhead::builder("race").threads(2).queue_capacity(8).build().unwrap());
+        let pool = Arc::new(
+            ThreadPoolBulkhead::builder("race")
+                .threads(2)
+                .queue_capacity(8)
+                .build()
+                .unwrap(),
+        );
         let start = Arc::new(Barrier::new(4));
         let producers: Vec<_> = (0..3)
             .map(|_| {
@@ -189,7 +252,12 @@ fn submitters_racing_shutdown_never_strand_a_task() {
             })
             .collect();
         start.wait();
-        let cancelled_by_shutdown = if round % 2 == 0 { pool.shutdown_now() } else { pool.shutdown(); 0 };
+        let cancelled_by_shutdown = if round % 2 == 0 {
+            pool.shutdown_now()
+        } else {
+            pool.shutdown();
+            0
+        };
         let (mut ran, mut cancelled) = (0, 0);
         for p in producers {
             let (r, c) = p.join().unwrap();

@@ -9,20 +9,42 @@ use std::thread;
 
 #[test]
 fn a_fresh_pool_reports_its_configuration() {
-    let pool = ThreadPoolBulkhead::builder("fresh").threads(3).queue_capacity(9).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("fresh")
+        .threads(3)
+        .queue_capacity(9)
+        .build()
+        .unwrap();
     let s = pool.stats();
     assert_eq!(s.name, "fresh");
-    assert_eq!((s.threads, s.queue_capacity, s.active, s.queued), (3, 9, 0, 0));
-    assert_eq!((s.submitted, s.completed, s.panicked, s.cancelled, s.rejected), (0, 0, 0, 0, 0));
+    assert_eq!(
+        (s.threads, s.queue_capacity, s.active, s.queued),
+        (3, 9, 0, 0)
+    );
+    assert_eq!(
+        (
+            s.submitted,
+            s.completed,
+            s.panicked,
+            s.cancelled,
+            s.rejected
+        ),
+        (0, 0, 0, 0, 0)
+    );
     assert_eq!(s.utilization(), 0.0);
     assert!(s.to_string().starts_with("fresh: thread pool"));
 }
 
 #[test]
 fn active_queued_and_utilization_follow_the_work() {
-    let pool = ThreadPoolBulkhead::builder("busy").threads(4).queue_capacity(4).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("busy")
+        .threads(4)
+        .queue_capacity(4)
+        .build()
+        .unwrap();
     let (started, gate) = (Started::new(), Gate::new());
-    let handles: Vec<_> = (0..6).map(|_| pool.try_submit(blocker(&started, &gate, ())).unwrap()).collect();
+    let handles: Vec<_> = (0..6)
+        .map(|_| pool.try_submit(blocker(&started, &gate, ())).unwrap())
+        .collect();
     started.wait_for(4);
     let s = pool.stats();
     assert_eq!((s.active, s.queued, s.submitted), (4, 2, 6));
@@ -36,7 +58,10 @@ fn active_queued_and_utilization_follow_the_work() {
 
 #[test]
 fn join_returning_means_stats_already_count_the_task() {
-    let pool = ThreadPoolBulkhead::builder("visible").threads(2).build().unwrap();
+    let pool = ThreadPoolBulkhead::builder("visible")
+        .threads(2)
+        .build()
+        .unwrap();
     for i in 1..=500 {
         pool.try_submit(|| ()).unwrap().join().unwrap();
         assert_eq!(pool.stats().completed, i);
@@ -46,7 +71,13 @@ fn join_returning_means_stats_already_count_the_task() {
 #[test]
 fn conservation_holds_under_six_racing_producers() {
     common::quiet_intentional_panics();
-    let pool = Arc::new(ThreadPoolBulkhead::builder("law").threads(2).queue_capacity(4).build().unwrap());
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("law")
+            .threads(2)
+            .queue_capacity(4)
+            .build()
+            .unwrap(),
+    );
     let start = Arc::new(Barrier::new(6));
     let producers: Vec<_> = (0..6)
         .map(|p| {
@@ -100,7 +131,10 @@ fn conservation_holds_under_six_racing_producers() {
     pool.wait_idle();
     let s = pool.stats();
     assert_eq!(ok + panicked + rejected, 12_000);
-    assert_eq!((s.completed, s.panicked, s.rejected), (ok, panicked, rejected));
+    assert_eq!(
+        (s.completed, s.panicked, s.rejected),
+        (ok, panicked, rejected)
+    );
     assert_eq!(s.submitted, s.completed + s.panicked + s.cancelled);
     assert_eq!(s.submitted + s.rejected, 12_000);
 }

@@ -99,6 +99,13 @@ impl ThreadPoolBuilder {
     /// started over the pool's life, starting another fails as if the
     /// operating system refused.
     #[doc(hidden)]
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = bulkheads::ThreadPoolBulkhead::builder("t").threads(3).fail_spawn_after(1).build().unwrap_err();
+    /// assert_eq!(err.kind(), bulkheads::BuildErrorKind::Spawn);
+    /// ```
     pub fn fail_spawn_after(mut self, n: usize) -> Self {
         self.spawn_limit = Some(n);
         self

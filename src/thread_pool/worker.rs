@@ -247,7 +247,9 @@ impl Shared {
                     self.task_done(me);
                 }
             }
-            Job::Retire | Job::Exit => unreachable!("control tokens are handled by the worker loop"),
+            Job::Retire | Job::Exit => {
+                unreachable!("control tokens are handled by the worker loop")
+            }
         }
     }
 
@@ -289,7 +291,10 @@ impl Shared {
             if workers.spawned >= limit {
                 return Err(BuildError::spawn(
                     &self.name,
-                    io::Error::new(io::ErrorKind::WouldBlock, "thread limit reached (test hook)"),
+                    io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "thread limit reached (test hook)",
+                    ),
                 ));
             }
         }
