@@ -317,12 +317,41 @@ impl Shared {
     }
 }
 
+/// Pops the next job. An idle worker first polls for a few microseconds
+/// (spinning, then yielding) before it parks: under a steady stream of
+/// short tasks the queue is empty only briefly, and a parked worker costs
+/// the submitter a wake-up system call. Under loom only the parking path
+/// exists.
+fn next_job(queue: &Queue<Job>) -> Job {
+    #[cfg(not(loom))]
+    for step in 0..IDLE_POLL_STEPS {
+        if let Some(job) = queue.try_recv() {
+            return job;
+        }
+        if step <= IDLE_SPIN_STEPS {
+            for _ in 0..1u32 << step {
+                std::hint::spin_loop();
+            }
+        } else {
+            thread::yield_now();
+        }
+    }
+    queue.recv()
+}
+
+/// Polling before an idle worker parks: steps `0..=IDLE_SPIN_STEPS` spin
+/// `2^step` pause hints each; the rest up to `IDLE_POLL_STEPS` yield once.
+#[cfg(not(loom))]
+const IDLE_SPIN_STEPS: u32 = 6;
+#[cfg(not(loom))]
+const IDLE_POLL_STEPS: u32 = 16;
+
 /// The loop every worker thread runs.
 fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCounters>>) {
     let id = shared.id();
     CURRENT_POOL.with(|c| c.set(id));
     loop {
-        match shared.queue.recv() {
+        match next_job(&shared.queue) {
             Job::Exit => {
                 // Pass the token on so every other worker sees it too.
                 shared.queue.send(Job::Exit);
