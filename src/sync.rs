@@ -226,50 +226,101 @@ impl fmt::Debug for Condvar {
     }
 }
 
-/// An unbounded multi-producer multi-consumer FIFO queue.
+/// An unbounded multi-producer multi-consumer queue.
 ///
 /// The pool bounds it from outside (admission counts slots before anything
-/// is sent), so it never needs to block a sender. Normally it is a
-/// `crossbeam-channel`; under loom, which cannot see inside crossbeam's
-/// lock-free lists, it is a `Mutex<VecDeque>` with a `Condvar` built from the
-/// facade's own types, which keeps the same FIFO hand-off contract:
-/// `send` never blocks, `recv` blocks until an item is there, `try_recv`
-/// never blocks.
+/// is sent), so it never needs to block a sender.
+///
+/// Normally it is two `crossbeam-channel`s: a preallocated array channel
+/// sized to the pool's capacity when it was built (at most
+/// [`MAIN_CAPACITY_MAX`](queue::MAIN_CAPACITY_MAX)), which costs no
+/// allocation per item, and an unbounded list channel that takes only what
+/// does not fit (after the pool grew, or beyond the cap). Items in the
+/// overflow may be received out of order with those in the main channel;
+/// the pool promises no order.
+///
+/// Under loom, which cannot see inside crossbeam's lock-free structures, it
+/// is a `Mutex<VecDeque>` with a `Condvar` built from the facade's own types,
+/// with the same contract: `send` never blocks, `recv` blocks until an item
+/// is there, `try_recv` never blocks.
 pub(crate) mod queue {
+    /// Items that can wake a receiver without carrying work.
+    pub(crate) trait Nudge {
+        /// An item receivers skip; sent to wake a receiver blocked on the
+        /// main channel after an item went to the overflow.
+        fn nudge() -> Self;
+    }
+
+    /// The largest preallocated main channel (items); the rest overflows.
+    #[cfg(not(loom))]
+    pub(crate) const MAIN_CAPACITY_MAX: usize = 4096;
+
     #[cfg(not(loom))]
     pub(crate) struct Queue<T> {
-        tx: crossbeam_channel::Sender<T>,
-        rx: crossbeam_channel::Receiver<T>,
+        main_tx: crossbeam_channel::Sender<T>,
+        main_rx: crossbeam_channel::Receiver<T>,
+        overflow_tx: crossbeam_channel::Sender<T>,
+        overflow_rx: crossbeam_channel::Receiver<T>,
     }
 
     #[cfg(not(loom))]
-    impl<T> Queue<T> {
-        pub(crate) fn new() -> Self {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            Queue { tx, rx }
-        }
-
-        pub(crate) fn send(&self, item: T) {
-            // The queue owns a receiver for as long as it lives, so the
-            // channel can never be disconnected and `send` cannot fail.
-            if self.tx.send(item).is_err() {
-                unreachable!("the queue holds its own receiver");
+    impl<T: Nudge> Queue<T> {
+        /// A queue whose main channel holds `capacity` items (clamped to
+        /// `1..=MAIN_CAPACITY_MAX`) without allocating per item.
+        pub(crate) fn with_capacity(capacity: usize) -> Self {
+            let (main_tx, main_rx) =
+                crossbeam_channel::bounded(capacity.clamp(1, MAIN_CAPACITY_MAX));
+            let (overflow_tx, overflow_rx) = crossbeam_channel::unbounded();
+            Queue {
+                main_tx,
+                main_rx,
+                overflow_tx,
+                overflow_rx,
             }
         }
 
+        pub(crate) fn send(&self, item: T) {
+            // The queue owns both receivers for as long as it lives, so
+            // neither channel can be disconnected.
+            let item = match self.main_tx.try_send(item) {
+                Ok(()) => return,
+                Err(crossbeam_channel::TrySendError::Full(item)) => item,
+                Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                    unreachable!("the queue holds its own receiver")
+                }
+            };
+            if self.overflow_tx.send(item).is_err() {
+                unreachable!("the queue holds its own receiver");
+            }
+            // Receivers block only on the main channel. If every one of them
+            // emptied it and went to sleep before our item reached the
+            // overflow, wake one: it skips the nudge and looks again. If the
+            // main channel is full, receivers are busy with it and will look
+            // at the overflow when it runs dry.
+            let _ = self.main_tx.try_send(T::nudge());
+        }
+
+        pub(crate) fn try_recv(&self) -> Option<T> {
+            self.main_rx
+                .try_recv()
+                .or_else(|_| self.overflow_rx.try_recv())
+                .ok()
+        }
+
+        /// Blocks until an item is there. May return a nudge, which the
+        /// caller skips.
         pub(crate) fn recv(&self) -> T {
-            match self.rx.recv() {
+            if let Some(item) = self.try_recv() {
+                return item;
+            }
+            match self.main_rx.recv() {
                 Ok(item) => item,
                 Err(_) => unreachable!("the queue holds its own sender"),
             }
         }
 
-        pub(crate) fn try_recv(&self) -> Option<T> {
-            self.rx.try_recv().ok()
-        }
-
         pub(crate) fn len(&self) -> usize {
-            self.rx.len()
+            self.main_rx.len() + self.overflow_rx.len()
         }
     }
 
@@ -280,8 +331,8 @@ pub(crate) mod queue {
     }
 
     #[cfg(loom)]
-    impl<T> Queue<T> {
-        pub(crate) fn new() -> Self {
+    impl<T: Nudge> Queue<T> {
+        pub(crate) fn with_capacity(_capacity: usize) -> Self {
             Queue {
                 items: super::Mutex::new(std::collections::VecDeque::new()),
                 ready: super::Condvar::new(),

@@ -1,4 +1,4 @@
-//! A rejection allocates nothing; a submitted task costs about one allocation.
+//! A rejection allocates nothing; a submitted task costs one allocation.
 
 mod common;
 
@@ -66,28 +66,41 @@ fn a_rejection_allocates_nothing() {
 }
 
 #[test]
-fn a_submitted_task_costs_about_one_allocation() {
+fn a_submitted_task_costs_one_allocation() {
+    // Everything in flight fits the queue's preallocated channel.
+    let n = 4_000;
     let pool = ThreadPoolBulkhead::builder("alloc")
         .threads(1)
-        .queue_capacity(10_000)
+        .queue_capacity(n)
         .build()
         .unwrap();
-    let n = 10_000;
     let payload = [0u64; 4];
     let mut handles = Vec::with_capacity(n);
+    let mut spawned = 0;
     let allocs = allocations_during(|| {
         for _ in 0..n {
+            // One allocation holds the task and its result slot.
             handles.push(pool.try_submit(move || payload[0]).unwrap());
         }
     });
-    // One allocation holds the task and its result slot; the queue adds one
-    // block per 31 tasks.
-    assert!(allocs >= n, "{allocs}");
-    assert!(
-        allocs <= n + n / 31 + 2,
-        "{allocs} allocations for {n} tasks"
-    );
+    assert_eq!(allocs, n, "{allocs} allocations for {n} tasks");
     handles
         .into_iter()
-        .for_each(|h| h.join().unwrap().checked_add(0).map(drop).unwrap());
+        .for_each(|h| assert_eq!(h.join().unwrap(), 0));
+    pool.wait_idle();
+
+    let allocs = allocations_during(|| {
+        for _ in 0..n {
+            pool.try_spawn(move || {
+                std::hint::black_box(payload);
+            })
+            .unwrap();
+            spawned += 1;
+        }
+    });
+    assert_eq!(
+        allocs, spawned,
+        "{allocs} allocations for {spawned} spawned tasks"
+    );
+    pool.wait_idle();
 }

@@ -94,3 +94,84 @@ fn shutdown_wakes_blocked_submitters_with_shut_down() {
     let s = pool.stats();
     assert_eq!(s.submitted, s.completed);
 }
+
+#[test]
+fn a_queue_longer_than_the_preallocated_channel_loses_nothing() {
+    // 4096 queued tasks fit the preallocated channel; the rest overflow.
+    let pool = ThreadPoolBulkhead::builder("deep")
+        .threads(2)
+        .queue_capacity(10_000)
+        .build()
+        .unwrap();
+    let (started, gate) = (Started::new(), Gate::new());
+    let blockers: Vec<_> = (0..2)
+        .map(|_| pool.try_submit(blocker(&started, &gate, 0)).unwrap())
+        .collect();
+    started.wait_for(2);
+    let queued: Vec<_> = (1..=10_000usize)
+        .map(|i| pool.try_submit(move || i).unwrap())
+        .collect();
+    assert_eq!(
+        pool.try_submit(|| 0).unwrap_err().reason(),
+        RejectReason::Full
+    );
+    assert_eq!(pool.stats().queued, 10_000);
+    gate.open();
+    let sum: usize = blockers
+        .into_iter()
+        .chain(queued)
+        .map(|h| h.join().unwrap())
+        .sum();
+    assert_eq!(sum, 10_000 * 10_001 / 2);
+    pool.wait_idle();
+    let s = pool.stats();
+    assert_eq!((s.submitted, s.completed), (10_002, 10_002));
+}
+
+#[test]
+fn overflowed_tasks_are_cancelled_by_shutdown_now() {
+    let pool = Arc::new(
+        ThreadPoolBulkhead::builder("deep-cancel")
+            .threads(1)
+            .queue_capacity(6_000)
+            .build()
+            .unwrap(),
+    );
+    let (started, gate) = (Started::new(), Gate::new());
+    let running = pool.try_submit(blocker(&started, &gate, ())).unwrap();
+    started.wait_for(1);
+    let queued: Vec<_> = (0..6_000)
+        .map(|_| pool.try_submit(|| ()).unwrap())
+        .collect();
+    let p = pool.clone();
+    let stopper = thread::spawn(move || p.shutdown_now());
+    while !pool.is_shut_down() {
+        thread::yield_now();
+    }
+    gate.open();
+    assert_eq!(stopper.join().unwrap(), 6_000);
+    running.join().unwrap();
+    assert!(queued
+        .into_iter()
+        .all(|h| h.join().unwrap_err().is_cancelled()));
+}
+
+#[test]
+fn workers_blocked_on_an_empty_queue_find_overflowed_work() {
+    // Grow a small pool's queue far past its preallocated channel, so new
+    // work overflows while the workers sleep on the main channel.
+    let pool = ThreadPoolBulkhead::builder("grown")
+        .threads(2)
+        .build()
+        .unwrap();
+    pool.set_queue_capacity(20_000).unwrap();
+    for round in 0..20 {
+        let handles: Vec<_> = (0..5_000usize)
+            .map(|i| pool.submit(move || i + round).unwrap())
+            .collect();
+        let sum: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(sum, (0..5_000).sum::<usize>() + 5_000 * round);
+    }
+    pool.wait_idle();
+    assert_eq!(pool.stats().completed, 100_000);
+}

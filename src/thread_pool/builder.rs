@@ -148,7 +148,7 @@ impl ThreadPoolBuilder {
         let shared = Arc::new(Shared {
             name: self.name,
             slots: Slots::new(capacity),
-            queue: Queue::new(),
+            queue: Queue::with_capacity(capacity),
             threads: AtomicUsize::new(threads),
             queue_capacity: AtomicUsize::new(self.queue_capacity),
             cancel_queued: AtomicBool::new(false),

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use super::handle::Runnable;
 use crate::admission::Slots;
 use crate::error::BuildError;
-use crate::sync::queue::Queue;
+use crate::sync::queue::{Nudge, Queue};
 use crate::sync::thread::{self, JoinHandle};
 use crate::sync::{AtomicBool, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
 
@@ -44,6 +44,14 @@ pub(crate) enum Job {
     /// Every admitted task is done and the pool is shut down: exit, after
     /// passing the token on.
     Exit,
+    /// Wakes a worker to look at the queue's overflow; carries nothing.
+    Nudge,
+}
+
+impl Nudge for Job {
+    fn nudge() -> Self {
+        Job::Nudge
+    }
 }
 
 /// Pool-wide counters, grouped by who writes them so writers on different
@@ -247,7 +255,7 @@ impl Shared {
                     self.task_done(me);
                 }
             }
-            Job::Retire | Job::Exit => {
+            Job::Retire | Job::Exit | Job::Nudge => {
                 unreachable!("control tokens are handled by the worker loop")
             }
         }
@@ -266,7 +274,7 @@ impl Shared {
                 self.finish_cancelled();
                 true
             }
-            Job::Retire => false,
+            Job::Retire | Job::Nudge => false,
             Job::Exit => {
                 // Not ours to eat: the workers need it to stop.
                 self.queue.send(Job::Exit);
@@ -372,6 +380,7 @@ fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCoun
                 }
                 // A later grow took this retirement back: keep working.
             }
+            Job::Nudge => {} // look at the queue again
             job => shared.handle(&me, job),
         }
     }
