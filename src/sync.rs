@@ -249,6 +249,8 @@ pub(crate) mod queue {
         /// An item receivers skip; sent to wake a receiver blocked on the
         /// main channel after an item went to the overflow.
         fn nudge() -> Self;
+        /// Whether this item is a nudge.
+        fn is_nudge(&self) -> bool;
     }
 
     /// The largest preallocated main channel (items); the rest overflows.
@@ -295,16 +297,19 @@ pub(crate) mod queue {
             // Receivers block only on the main channel. If every one of them
             // emptied it and went to sleep before our item reached the
             // overflow, wake one: it skips the nudge and looks again. If the
-            // main channel is full, receivers are busy with it and will look
-            // at the overflow when it runs dry.
+            // main channel is full, this nudge is lost; whoever takes the
+            // next item from it sees our item in the overflow and passes
+            // the nudge on (`pass_on`).
             let _ = self.main_tx.try_send(T::nudge());
         }
 
         pub(crate) fn try_recv(&self) -> Option<T> {
-            self.main_rx
-                .try_recv()
-                .or_else(|_| self.overflow_rx.try_recv())
-                .ok()
+            let item = match self.main_rx.try_recv() {
+                Ok(item) => item,
+                Err(_) => self.overflow_rx.try_recv().ok()?,
+            };
+            self.pass_on(&item);
+            Some(item)
         }
 
         /// Blocks until an item is there. May return a nudge, which the
@@ -314,8 +319,25 @@ pub(crate) mod queue {
                 return item;
             }
             match self.main_rx.recv() {
-                Ok(item) => item,
+                Ok(item) => {
+                    self.pass_on(&item);
+                    item
+                }
                 Err(_) => unreachable!("the queue holds its own sender"),
+            }
+        }
+
+        /// Called by a receiver that just took `item`. The receiver may now
+        /// stay away for long (a slow task) or for good (a worker told to
+        /// retire), while other receivers sleep on the main channel and
+        /// work waits in the overflow, whose sender's nudge found the main
+        /// channel full. So whoever takes a real item and sees the overflow
+        /// non-empty wakes one more receiver. A nudge's taker does not pass
+        /// it on: it looks at the overflow itself next, and a nudge that
+        /// woke a nudge would keep receivers spinning.
+        fn pass_on(&self, item: &T) {
+            if !item.is_nudge() && !self.overflow_rx.is_empty() {
+                let _ = self.main_tx.try_send(T::nudge());
             }
         }
 

@@ -3,7 +3,6 @@
 mod common;
 
 use bulkheads::ThreadPoolBulkhead;
-use common::{blocker, Gate, Started};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -44,13 +43,8 @@ fn allocations_during(f: impl FnOnce()) -> usize {
 
 #[test]
 fn a_rejection_allocates_nothing() {
-    let pool = ThreadPoolBulkhead::builder("full")
-        .threads(1)
-        .build()
-        .unwrap();
-    let (started, gate) = (Started::new(), Gate::new());
-    let h = pool.try_submit(blocker(&started, &gate, ())).unwrap();
-    started.wait_for(1);
+    let pool = common::pool("full", 1, 0);
+    let (gate, h) = common::occupy(&pool, 1);
     let payload = String::from("a closure that owns heap data");
     let mut work = Some(move || payload.len());
     let allocs = allocations_during(|| {
@@ -62,7 +56,7 @@ fn a_rejection_allocates_nothing() {
     });
     assert_eq!(allocs, 0);
     gate.open();
-    h.join().unwrap();
+    h.into_iter().for_each(|h| h.join().unwrap());
 }
 
 #[test]

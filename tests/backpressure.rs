@@ -76,11 +76,7 @@ fn shutdown_wakes_blocked_submitters_with_shut_down() {
         })
         .collect();
     // Let the shutdown run on another thread: it waits for the blocker.
-    let p = pool.clone();
-    let stopper = thread::spawn(move || p.shutdown());
-    while !pool.is_shut_down() {
-        thread::yield_now();
-    }
+    let stopper = common::stop_in_background(&pool, |p| p.shutdown());
     gate.open();
     first.join().unwrap();
     stopper.join().unwrap();
@@ -143,11 +139,7 @@ fn overflowed_tasks_are_cancelled_by_shutdown_now() {
     let queued: Vec<_> = (0..6_000)
         .map(|_| pool.try_submit(|| ()).unwrap())
         .collect();
-    let p = pool.clone();
-    let stopper = thread::spawn(move || p.shutdown_now());
-    while !pool.is_shut_down() {
-        thread::yield_now();
-    }
+    let stopper = common::stop_in_background(&pool, |p| p.shutdown_now());
     gate.open();
     assert_eq!(stopper.join().unwrap(), 6_000);
     running.join().unwrap();

@@ -3,33 +3,18 @@
 //! back as a value (an error, a `false`) or be contained, never take a
 //! worker or the caller down.
 
+mod common;
+
 use std::panic;
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Condvar, Mutex, Once};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
 use bulkheads::{BuildErrorKind, RejectReason, TaskError, ThreadPoolBulkhead};
+use common::Gate;
 
 const PANIC_MSG: &str = "intentional fault-injection panic";
-
-/// Keeps the intentional panics out of the test output.
-fn silence_intentional_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let msg = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if msg != Some(PANIC_MSG) {
-                default(info);
-            }
-        }));
-    });
-}
 
 /// A value whose destructor panics (after telling `dropped`, if set).
 struct Bomb(Option<mpsc::Sender<()>>);
@@ -40,25 +25,6 @@ impl Drop for Bomb {
             let _ = dropped.send(());
         }
         panic!("{}", PANIC_MSG);
-    }
-}
-
-/// A latch tasks block on until the test opens it.
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn wait(&self) {
-        let (lock, cv) = &*self.0;
-        let mut open = lock.lock().unwrap();
-        while !*open {
-            open = cv.wait(open).unwrap();
-        }
-    }
-    fn open(&self) {
-        let (lock, cv) = &*self.0;
-        *lock.lock().unwrap() = true;
-        cv.notify_all();
     }
 }
 
@@ -138,7 +104,7 @@ fn a_failed_grow_is_a_spawn_error_and_the_pool_works_with_the_threads_it_has() {
 
 #[test]
 fn a_detached_result_that_panics_on_drop_does_not_kill_the_worker() {
-    silence_intentional_panics();
+    common::quiet_intentional_panics();
     let pool = ThreadPoolBulkhead::builder("bomb")
         .threads(1)
         .queue_capacity(1)
@@ -170,7 +136,7 @@ fn a_detached_result_that_panics_on_drop_does_not_kill_the_worker() {
 
 #[test]
 fn a_joined_result_that_panics_on_drop_panics_only_where_it_is_dropped() {
-    silence_intentional_panics();
+    common::quiet_intentional_panics();
     let pool = ThreadPoolBulkhead::builder("bomb-joined")
         .threads(1)
         .build()
@@ -189,7 +155,7 @@ fn a_joined_result_that_panics_on_drop_panics_only_where_it_is_dropped() {
 
 #[test]
 fn closures_that_panic_on_drop_when_cancelled_by_shutdown_now_are_contained() {
-    silence_intentional_panics();
+    common::quiet_intentional_panics();
     let pool = ThreadPoolBulkhead::builder("cancel-bomb")
         .threads(1)
         .queue_capacity(2)

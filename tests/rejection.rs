@@ -96,13 +96,8 @@ fn a_submit_timeout_on_a_full_pool_reports_timeout() {
 
 #[test]
 fn execute_reports_rejection_without_running() {
-    let pool = ThreadPoolBulkhead::builder("exec")
-        .threads(1)
-        .build()
-        .unwrap();
-    let (started, gate) = (Started::new(), Gate::new());
-    let h = pool.try_submit(blocker(&started, &gate, ())).unwrap();
-    started.wait_for(1);
+    let pool = common::pool("exec", 1, 0);
+    let (gate, h) = common::occupy(&pool, 1);
     let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let r = ran.clone();
     let err = pool
@@ -110,7 +105,7 @@ fn execute_reports_rejection_without_running() {
         .unwrap_err();
     assert_eq!(err.reject_reason(), Some(RejectReason::Full));
     gate.open();
-    h.join().unwrap();
+    h.into_iter().for_each(|h| h.join().unwrap());
     pool.wait_idle();
     assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
 }

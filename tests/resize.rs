@@ -108,13 +108,8 @@ fn shrink_then_grow_keeps_names_within_range() {
 
 #[test]
 fn queue_capacity_can_be_raised_and_lowered_live() {
-    let pool = ThreadPoolBulkhead::builder("queue")
-        .threads(1)
-        .build()
-        .unwrap();
-    let (started, gate) = (Started::new(), Gate::new());
-    let h = pool.try_submit(blocker(&started, &gate, ())).unwrap();
-    started.wait_for(1);
+    let pool = common::pool("queue", 1, 0);
+    let (gate, h) = common::occupy(&pool, 1);
     pool.set_queue_capacity(2).unwrap();
     let q1 = pool.try_submit(|| 1).unwrap();
     let q2 = pool.try_submit(|| 2).unwrap();
@@ -122,7 +117,7 @@ fn queue_capacity_can_be_raised_and_lowered_live() {
     pool.set_queue_capacity(0).unwrap();
     assert_eq!(pool.stats().queue_capacity, 0);
     gate.open();
-    h.join().unwrap();
+    h.into_iter().for_each(|h| h.join().unwrap());
     assert_eq!(q1.join().unwrap() + q2.join().unwrap(), 3);
     pool.wait_idle();
     pool.try_submit(|| ()).unwrap().join().unwrap();
@@ -176,6 +171,25 @@ fn resizing_under_load_loses_no_task() {
         pool.set_threads(*n).unwrap();
     }
     assert_eq!(producer.join().unwrap(), (0..20_000u64).sum());
+    pool.wait_idle();
+    let s = pool.stats();
+    assert_eq!((s.submitted, s.completed, s.rejected), (20_000, 20_000, 0));
+}
+
+/// A retiring worker may take its token while a task sits behind it in the
+/// queue's overflow (the pool's preallocated channel here holds one job,
+/// the token). The other workers are parked: someone must wake one of them
+/// for the task, or it waits forever while threads sit idle.
+#[test]
+fn a_worker_retiring_while_a_task_waits_never_strands_it() {
+    let _watchdog = common::Watchdog::arm("retire race", std::time::Duration::from_secs(120));
+    let pool = common::pool("retire", 1, 0);
+    pool.set_threads(3).unwrap();
+    for i in 0..20_000u64 {
+        pool.set_threads(2).unwrap();
+        assert_eq!(pool.submit(move || i).unwrap().join().unwrap(), i);
+        pool.set_threads(3).unwrap();
+    }
     pool.wait_idle();
     let s = pool.stats();
     assert_eq!((s.submitted, s.completed, s.rejected), (20_000, 20_000, 0));

@@ -69,11 +69,7 @@ fn shutdown_now_cancels_the_queue_and_counts_it() {
         .map(|i| pool.try_submit(move || i).unwrap())
         .collect();
 
-    let p = pool.clone();
-    let stopper = thread::spawn(move || p.shutdown_now());
-    while !pool.is_shut_down() {
-        thread::yield_now();
-    }
+    let stopper = common::stop_in_background(&pool, |p| p.shutdown_now());
     gate.open();
     assert_eq!(stopper.join().unwrap(), 5);
     for (i, h) in running.into_iter().enumerate() {

@@ -14,9 +14,10 @@
 //! aborts the process if the run hangs (a hang detector, not a timing
 //! assertion: the bound is generous).
 
+mod common;
+
 use std::panic;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
@@ -93,20 +94,6 @@ impl Rng {
     }
 }
 
-fn silence_intentional_panics() {
-    let default = panic::take_hook();
-    panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let msg = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-        if msg != Some(PANIC_MSG) {
-            default(info);
-        }
-    }));
-}
-
 fn task(value: usize, panics: bool) -> impl FnOnce() -> usize + Send + 'static {
     move || {
         if panics {
@@ -171,47 +158,31 @@ fn worker(
         let panics = rng.below(20) == 0;
         let value = rng.below(1 << 20);
         match roll {
-            // try_submit, joined later in a batch
-            0..=299 => match pool.try_submit(task(value, panics)) {
-                Ok(handle) => {
-                    book.handles.fetch_add(1, SeqCst);
-                    pending.push(Pending {
-                        pool: p,
-                        handle,
-                        expected: value,
-                        panics,
-                    });
+            // try_submit, joined later in a batch; submit, waiting for room
+            // (backpressure); or try_submit and join at once (a round trip)
+            0..=449 => {
+                let (submitted, waited) = if (300..380).contains(&roll) {
+                    (pool.submit(task(value, panics)), true)
+                } else {
+                    (pool.try_submit(task(value, panics)), false)
+                };
+                match submitted {
+                    Ok(handle) => {
+                        book.handles.fetch_add(1, SeqCst);
+                        pending.push(Pending {
+                            pool: p,
+                            handle,
+                            expected: value,
+                            panics,
+                        });
+                        if roll >= 380 {
+                            let mut last = pending.split_off(pending.len() - 1);
+                            join_all(&mut last, books);
+                        }
+                    }
+                    Err(r) => refused(book, p, r.reason(), waited),
                 }
-                Err(r) => refused(book, p, r.reason(), false),
-            },
-            // submit, waiting for room (backpressure)
-            300..=379 => match pool.submit(task(value, panics)) {
-                Ok(handle) => {
-                    book.handles.fetch_add(1, SeqCst);
-                    pending.push(Pending {
-                        pool: p,
-                        handle,
-                        expected: value,
-                        panics,
-                    });
-                }
-                Err(r) => refused(book, p, r.reason(), true),
-            },
-            // try_submit and join at once (a round trip)
-            380..=449 => match pool.try_submit(task(value, panics)) {
-                Ok(handle) => {
-                    book.handles.fetch_add(1, SeqCst);
-                    pending.push(Pending {
-                        pool: p,
-                        handle,
-                        expected: value,
-                        panics,
-                    });
-                    let mut last = pending.split_off(pending.len() - 1);
-                    join_all(&mut last, books);
-                }
-                Err(r) => refused(book, p, r.reason(), false),
-            },
+            }
             // try_spawn: fire and forget, counted when it runs
             450..=599 => {
                 let b = Arc::clone(book);
@@ -311,16 +282,9 @@ fn worker(
 
 #[test]
 fn a_million_mixed_operations_balance_the_books_exactly() {
-    silence_intentional_panics();
+    common::quiet_intentional_panics();
 
-    // Hang detector: a generous bound, not a timing assertion.
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(WATCHDOG) {
-            eprintln!("stress: no progress for {WATCHDOG:?}: a hang; aborting");
-            std::process::abort();
-        }
-    });
+    let _watchdog = common::Watchdog::arm("stress", WATCHDOG);
 
     let pools: Arc<Vec<ThreadPoolBulkhead>> = Arc::new(
         [("alpha", 2, 4), ("beta", 1, 0), ("doomed", 2, 8)]
@@ -457,6 +421,4 @@ fn a_million_mixed_operations_balance_the_books_exactly() {
     for pool in pools.iter() {
         pool.shutdown();
     }
-    done_tx.send(()).unwrap();
-    watchdog.join().unwrap();
 }

@@ -52,6 +52,10 @@ impl Nudge for Job {
     fn nudge() -> Self {
         Job::Nudge
     }
+
+    fn is_nudge(&self) -> bool {
+        matches!(self, Job::Nudge)
+    }
 }
 
 /// Pool-wide counters, grouped by who writes them so writers on different

@@ -89,3 +89,76 @@ pub fn quiet_intentional_panics() {
         }));
     });
 }
+
+/// Runs `stop` (a shutdown that waits for running tasks) on another thread
+/// and returns once it has begun: the pool already refuses new work.
+pub fn stop_in_background<R: Send + 'static>(
+    pool: &std::sync::Arc<bulkheads::ThreadPoolBulkhead>,
+    stop: impl FnOnce(&bulkheads::ThreadPoolBulkhead) -> R + Send + 'static,
+) -> std::thread::JoinHandle<R> {
+    let p = pool.clone();
+    let stopper = std::thread::spawn(move || stop(&p));
+    while !pool.is_shut_down() {
+        std::thread::yield_now();
+    }
+    stopper
+}
+
+/// Builds a pool, or fails the test with the reason.
+pub fn pool(name: &str, threads: usize, queue: usize) -> bulkheads::ThreadPoolBulkhead {
+    bulkheads::ThreadPoolBulkhead::builder(name)
+        .threads(threads)
+        .queue_capacity(queue)
+        .build()
+        .unwrap_or_else(|e| panic!("building `{name}`: {e}"))
+}
+
+/// Fills `threads` running slots of `pool` with tasks blocked on the
+/// returned gate, and waits until they all run.
+pub fn occupy(
+    pool: &bulkheads::ThreadPoolBulkhead,
+    threads: usize,
+) -> (Gate, Vec<bulkheads::TaskHandle<()>>) {
+    let (started, gate) = (Started::new(), Gate::new());
+    let handles = (0..threads)
+        .map(|_| {
+            pool.try_submit(blocker(&started, &gate, ()))
+                .expect("room for a blocker")
+        })
+        .collect();
+    started.wait_for(threads);
+    (gate, handles)
+}
+
+/// A hang detector: aborts the process if it is not dropped within
+/// `bound`. The bound is generous; this is not a timing assertion, it only
+/// turns a deadlock into a failure instead of a stuck run.
+pub struct Watchdog {
+    done: Option<Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    pub fn arm(what: &'static str, bound: std::time::Duration) -> Self {
+        let (done, rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(bound) {
+                eprintln!("{what}: not finished after {bound:?}: a hang; aborting");
+                std::process::abort();
+            }
+        });
+        Watchdog {
+            done: Some(done),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
