@@ -60,7 +60,7 @@ const DEFAULT_MAX_CONCURRENT: usize = 25;
 ///   until raised with [`set_max_concurrent`](Self::set_max_concurrent)
 ///   (a kill switch).
 /// * Resizing is live and never loses or duplicates a permit; shrinking
-///   never waits for holders. See the [module docs](self) for the design.
+///   never waits for holders.
 ///
 /// # Examples
 ///
