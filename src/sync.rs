@@ -231,18 +231,21 @@ impl fmt::Debug for Condvar {
 /// The pool bounds it from outside (admission counts slots before anything
 /// is sent), so it never needs to block a sender.
 ///
-/// Normally it is two `crossbeam-channel`s: a preallocated array channel
-/// sized to the pool's capacity when it was built (at most
+/// It is two channels: a preallocated bounded one sized to the pool's
+/// capacity when it was built (at most
 /// [`MAIN_CAPACITY_MAX`](queue::MAIN_CAPACITY_MAX)), which costs no
-/// allocation per item, and an unbounded list channel that takes only what
-/// does not fit (after the pool grew, or beyond the cap). Items in the
-/// overflow may be received out of order with those in the main channel;
-/// the pool promises no order.
+/// allocation per item, and an unbounded overflow that takes only what does
+/// not fit (after the pool grew, or beyond the cap). Receivers block only on
+/// the main channel; nudges sent through it wake them for the overflow.
+/// Items in the overflow may be received out of order with those in the
+/// main channel; the pool promises no order.
 ///
-/// Under loom, which cannot see inside crossbeam's lock-free structures, it
-/// is a `Mutex<VecDeque>` with a `Condvar` built from the facade's own types,
-/// with the same contract: `send` never blocks, `recv` blocks until an item
-/// is there, `try_recv` never blocks.
+/// Normally both channels are `crossbeam-channel`s (array and list). Under
+/// loom, which cannot see inside crossbeam's lock-free structures, each is a
+/// `Mutex<VecDeque>` (the bounded one with a `Condvar`) built from the
+/// facade's own types, with the same contract. The logic that joins the two
+/// channels, where a lost wake-up would hide, is the same code in both
+/// builds, so the model checks explore it.
 pub(crate) mod queue {
     /// Items that can wake a receiver without carrying work.
     pub(crate) trait Nudge {
@@ -254,59 +257,210 @@ pub(crate) mod queue {
     }
 
     /// The largest preallocated main channel (items); the rest overflows.
-    #[cfg(not(loom))]
     pub(crate) const MAIN_CAPACITY_MAX: usize = 4096;
 
+    /// The two channel flavours on crossbeam.
     #[cfg(not(loom))]
-    pub(crate) struct Queue<T> {
-        main_tx: crossbeam_channel::Sender<T>,
-        main_rx: crossbeam_channel::Receiver<T>,
-        overflow_tx: crossbeam_channel::Sender<T>,
-        overflow_rx: crossbeam_channel::Receiver<T>,
+    mod chan {
+        use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+
+        /// A preallocated array channel.
+        pub(super) struct Bounded<T> {
+            tx: Sender<T>,
+            rx: Receiver<T>,
+        }
+
+        impl<T> Bounded<T> {
+            pub(super) fn new(capacity: usize) -> Self {
+                let (tx, rx) = crossbeam_channel::bounded(capacity);
+                Bounded { tx, rx }
+            }
+
+            /// Sends unless full; gives the item back when full.
+            pub(super) fn try_send(&self, item: T) -> Result<(), T> {
+                match self.tx.try_send(item) {
+                    Ok(()) => Ok(()),
+                    Err(TrySendError::Full(item)) => Err(item),
+                    // Both ends live in this struct: never disconnected.
+                    Err(TrySendError::Disconnected(_)) => {
+                        unreachable!("the channel holds its own receiver")
+                    }
+                }
+            }
+
+            pub(super) fn try_recv(&self) -> Option<T> {
+                match self.rx.try_recv() {
+                    Ok(item) => Some(item),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => {
+                        unreachable!("the channel holds its own sender")
+                    }
+                }
+            }
+
+            /// Blocks until an item is there.
+            pub(super) fn recv(&self) -> T {
+                match self.rx.recv() {
+                    Ok(item) => item,
+                    Err(_) => unreachable!("the channel holds its own sender"),
+                }
+            }
+
+            pub(super) fn len(&self) -> usize {
+                self.rx.len()
+            }
+        }
+
+        /// A linked-list channel.
+        pub(super) struct Unbounded<T> {
+            tx: Sender<T>,
+            rx: Receiver<T>,
+        }
+
+        impl<T> Unbounded<T> {
+            pub(super) fn new() -> Self {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                Unbounded { tx, rx }
+            }
+
+            pub(super) fn send(&self, item: T) {
+                if self.tx.send(item).is_err() {
+                    unreachable!("the channel holds its own receiver");
+                }
+            }
+
+            pub(super) fn try_recv(&self) -> Option<T> {
+                self.rx.try_recv().ok()
+            }
+
+            pub(super) fn is_empty(&self) -> bool {
+                self.rx.is_empty()
+            }
+
+            pub(super) fn len(&self) -> usize {
+                self.rx.len()
+            }
+        }
     }
 
-    #[cfg(not(loom))]
+    /// The two channel flavours on the facade's loom-checked lock and
+    /// condition variable.
+    #[cfg(loom)]
+    mod chan {
+        use super::super::{Condvar, Mutex};
+        use std::collections::VecDeque;
+
+        /// A bounded channel: `try_send` refuses when `capacity` items wait.
+        pub(super) struct Bounded<T> {
+            items: Mutex<VecDeque<T>>,
+            ready: Condvar,
+            capacity: usize,
+        }
+
+        impl<T> Bounded<T> {
+            pub(super) fn new(capacity: usize) -> Self {
+                Bounded {
+                    items: Mutex::new(VecDeque::new()),
+                    ready: Condvar::new(),
+                    capacity,
+                }
+            }
+
+            pub(super) fn try_send(&self, item: T) -> Result<(), T> {
+                let mut items = self.items.lock();
+                if items.len() >= self.capacity {
+                    return Err(item);
+                }
+                items.push_back(item);
+                drop(items);
+                self.ready.notify_one();
+                Ok(())
+            }
+
+            pub(super) fn try_recv(&self) -> Option<T> {
+                self.items.lock().pop_front()
+            }
+
+            pub(super) fn recv(&self) -> T {
+                let mut items = self.items.lock();
+                loop {
+                    if let Some(item) = items.pop_front() {
+                        return item;
+                    }
+                    items = self.ready.wait(items);
+                }
+            }
+
+            pub(super) fn len(&self) -> usize {
+                self.items.lock().len()
+            }
+        }
+
+        /// An unbounded channel nobody blocks on.
+        pub(super) struct Unbounded<T> {
+            items: Mutex<VecDeque<T>>,
+        }
+
+        impl<T> Unbounded<T> {
+            pub(super) fn new() -> Self {
+                Unbounded {
+                    items: Mutex::new(VecDeque::new()),
+                }
+            }
+
+            pub(super) fn send(&self, item: T) {
+                self.items.lock().push_back(item);
+            }
+
+            pub(super) fn try_recv(&self) -> Option<T> {
+                self.items.lock().pop_front()
+            }
+
+            pub(super) fn is_empty(&self) -> bool {
+                self.items.lock().is_empty()
+            }
+
+            pub(super) fn len(&self) -> usize {
+                self.items.lock().len()
+            }
+        }
+    }
+
+    pub(crate) struct Queue<T> {
+        main: chan::Bounded<T>,
+        overflow: chan::Unbounded<T>,
+    }
+
     impl<T: Nudge> Queue<T> {
         /// A queue whose main channel holds `capacity` items (clamped to
         /// `1..=MAIN_CAPACITY_MAX`) without allocating per item.
         pub(crate) fn with_capacity(capacity: usize) -> Self {
-            let (main_tx, main_rx) =
-                crossbeam_channel::bounded(capacity.clamp(1, MAIN_CAPACITY_MAX));
-            let (overflow_tx, overflow_rx) = crossbeam_channel::unbounded();
             Queue {
-                main_tx,
-                main_rx,
-                overflow_tx,
-                overflow_rx,
+                main: chan::Bounded::new(capacity.clamp(1, MAIN_CAPACITY_MAX)),
+                overflow: chan::Unbounded::new(),
             }
         }
 
+        /// Never blocks.
         pub(crate) fn send(&self, item: T) {
-            // The queue owns both receivers for as long as it lives, so
-            // neither channel can be disconnected.
-            let item = match self.main_tx.try_send(item) {
-                Ok(()) => return,
-                Err(crossbeam_channel::TrySendError::Full(item)) => item,
-                Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
-                    unreachable!("the queue holds its own receiver")
-                }
+            let Err(item) = self.main.try_send(item) else {
+                return;
             };
-            if self.overflow_tx.send(item).is_err() {
-                unreachable!("the queue holds its own receiver");
-            }
+            self.overflow.send(item);
             // Receivers block only on the main channel. If every one of them
             // emptied it and went to sleep before our item reached the
             // overflow, wake one: it skips the nudge and looks again. If the
             // main channel is full, this nudge is lost; whoever takes the
             // next item from it sees our item in the overflow and passes
             // the nudge on (`pass_on`).
-            let _ = self.main_tx.try_send(T::nudge());
+            let _ = self.main.try_send(T::nudge());
         }
 
+        /// Never blocks.
         pub(crate) fn try_recv(&self) -> Option<T> {
-            let item = match self.main_rx.try_recv() {
-                Ok(item) => item,
-                Err(_) => self.overflow_rx.try_recv().ok()?,
+            let item = match self.main.try_recv() {
+                Some(item) => item,
+                None => self.overflow.try_recv()?,
             };
             self.pass_on(&item);
             Some(item)
@@ -318,13 +472,9 @@ pub(crate) mod queue {
             if let Some(item) = self.try_recv() {
                 return item;
             }
-            match self.main_rx.recv() {
-                Ok(item) => {
-                    self.pass_on(&item);
-                    item
-                }
-                Err(_) => unreachable!("the queue holds its own sender"),
-            }
+            let item = self.main.recv();
+            self.pass_on(&item);
+            item
         }
 
         /// Called by a receiver that just took `item`. The receiver may now
@@ -336,54 +486,13 @@ pub(crate) mod queue {
         /// it on: it looks at the overflow itself next, and a nudge that
         /// woke a nudge would keep receivers spinning.
         fn pass_on(&self, item: &T) {
-            if !item.is_nudge() && !self.overflow_rx.is_empty() {
-                let _ = self.main_tx.try_send(T::nudge());
+            if !item.is_nudge() && !self.overflow.is_empty() {
+                let _ = self.main.try_send(T::nudge());
             }
         }
 
         pub(crate) fn len(&self) -> usize {
-            self.main_rx.len() + self.overflow_rx.len()
-        }
-    }
-
-    #[cfg(loom)]
-    pub(crate) struct Queue<T> {
-        items: super::Mutex<std::collections::VecDeque<T>>,
-        ready: super::Condvar,
-    }
-
-    #[cfg(loom)]
-    impl<T: Nudge> Queue<T> {
-        pub(crate) fn with_capacity(_capacity: usize) -> Self {
-            Queue {
-                items: super::Mutex::new(std::collections::VecDeque::new()),
-                ready: super::Condvar::new(),
-            }
-        }
-
-        pub(crate) fn send(&self, item: T) {
-            let mut items = self.items.lock();
-            items.push_back(item);
-            drop(items);
-            self.ready.notify_one();
-        }
-
-        pub(crate) fn recv(&self) -> T {
-            let mut items = self.items.lock();
-            loop {
-                if let Some(item) = items.pop_front() {
-                    return item;
-                }
-                items = self.ready.wait(items);
-            }
-        }
-
-        pub(crate) fn try_recv(&self) -> Option<T> {
-            self.items.lock().pop_front()
-        }
-
-        pub(crate) fn len(&self) -> usize {
-            self.items.lock().len()
+            self.main.len() + self.overflow.len()
         }
     }
 }

@@ -1,12 +1,13 @@
 //! loom models of the real `ThreadPoolBulkhead` (`src/thread_pool/*`),
 //! compiled from the crate's own sources with `RUSTFLAGS="--cfg loom"`.
 //!
-//! Under loom the pool's queue is the `sync` facade's `Mutex<VecDeque>` +
-//! `Condvar`, not crossbeam-channel (loom cannot see inside crossbeam's
-//! lock-free lists); everything else — the slot counter, the task cell,
-//! the worker loop, the Exit-token shutdown protocol, the counters — is the
-//! code that ships. Each pool has one worker thread (loom allows five
-//! threads including the main one) and a queue of at most one.
+//! Under loom the pool queue's two channels are the `sync` facade's
+//! `Mutex<VecDeque>`s, not crossbeam-channel (loom cannot see inside
+//! crossbeam's lock-free lists); everything else — the queue's overflow and
+//! nudge logic, the slot counter, the task cell, the worker loop, the
+//! Exit-token shutdown protocol, the counters — is the code that ships.
+//! Pools have one worker thread, two in one model (loom allows five threads
+//! including the main one), and a queue of at most one.
 //!
 //! There are no timeouts here: loom has no time, so a model that would hang
 //! (a stranded task, a lost wake-up) is reported as a deadlock.
@@ -271,5 +272,22 @@ fn the_law_is_exact_once_idle_even_while_the_submitter_returns() {
         let stats = pool.stats();
         assert_eq!((stats.submitted, stats.completed), (1, 1), "{stats:?}");
         submitter.join().unwrap();
+    });
+}
+
+/// A worker told to retire takes its token from the queue's main channel
+/// while a task waits behind it in the overflow (the main channel holds one
+/// job here, and the token filled it, so the submitter's own wake-up was
+/// lost). The other worker sleeps on the main channel: the retiring worker
+/// must wake it for the task, or the task is stranded with a thread idle.
+#[test]
+fn a_retiring_worker_never_strands_a_task_in_the_overflow() {
+    loom::model(|| {
+        let pool = pool(0);
+        pool.set_threads(2).expect("a second loom thread");
+        pool.set_threads(1).expect("shrinking never fails");
+        let handle = pool.try_submit(|| 7).expect("one slot is free");
+        assert_eq!(handle.join().unwrap(), 7);
+        drop(pool);
     });
 }
