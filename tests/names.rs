@@ -1,8 +1,8 @@
 //! Worker threads carry the pool's name and index, and the configured stack.
 
+mod common;
+
 use bulkheads::ThreadPoolBulkhead;
-use std::collections::BTreeSet;
-use std::sync::{Arc, Barrier};
 
 #[test]
 fn threads_are_named_name_dash_index() {
@@ -10,22 +10,8 @@ fn threads_are_named_name_dash_index() {
         .threads(3)
         .build()
         .unwrap();
-    let barrier = Arc::new(Barrier::new(3));
-    let handles: Vec<_> = (0..3)
-        .map(|_| {
-            let b = barrier.clone();
-            pool.try_submit(move || {
-                b.wait();
-                std::thread::current().name().unwrap().to_owned()
-            })
-            .unwrap()
-        })
-        .collect();
-    let names: BTreeSet<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let expected: BTreeSet<_> = ["search-0", "search-1", "search-2"]
-        .map(String::from)
-        .into();
-    assert_eq!(names, expected);
+    let names = common::names_of_threads_running(&pool, 3);
+    assert_eq!(names, ["search-0", "search-1", "search-2"]);
     assert_eq!(pool.name(), "search");
 }
 

@@ -85,19 +85,7 @@ fn shrink_then_grow_keeps_names_within_range() {
     pool.set_threads(2).unwrap();
     pool.set_threads(4).unwrap();
     pool.set_threads(3).unwrap();
-    let barrier = Arc::new(Barrier::new(3));
-    let handles: Vec<_> = (0..3)
-        .map(|_| {
-            let b = barrier.clone();
-            pool.try_submit(move || {
-                b.wait();
-                std::thread::current().name().unwrap().to_owned()
-            })
-            .unwrap()
-        })
-        .collect();
-    let mut names: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    names.sort();
+    let mut names = common::names_of_threads_running(&pool, 3);
     names.dedup();
     assert_eq!(names.len(), 3);
     for n in names {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use bulkheads::{BuildErrorKind, RejectReason, SemaphoreBulkhead};
+use bulkheads::{BuildErrorKind, OwnedPermit, RejectReason, SemaphoreBulkhead};
 
 /// Spins (yielding) until `cond` holds: synchronises on observable state,
 /// never on time.
@@ -14,6 +14,23 @@ fn until(mut cond: impl FnMut() -> bool) {
     while !cond() {
         thread::yield_now();
     }
+}
+
+/// A thread blocked in `acquire_owned` on `b` (returns once it is parked):
+/// the receiver hears when it gets the permit; joining it yields the permit.
+fn parked_waiter(
+    b: &Arc<SemaphoreBulkhead>,
+) -> (mpsc::Receiver<()>, thread::JoinHandle<OwnedPermit>) {
+    let (tx, rx) = mpsc::channel();
+    let waiting_before = b.stats().waiting;
+    let bb = b.clone();
+    let waiter = thread::spawn(move || {
+        let p = bb.acquire_owned();
+        tx.send(()).unwrap();
+        p
+    });
+    until(|| b.stats().waiting == waiting_before + 1);
+    (rx, waiter)
 }
 
 #[test]
@@ -144,19 +161,13 @@ fn growing_wakes_a_parked_waiter_at_once() {
                 .unwrap(),
         );
         let _held = b.try_acquire_owned().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let waiter = {
-            let b = b.clone();
-            thread::spawn(move || {
-                let _p = b.acquire();
-                tx.send(()).unwrap();
-            })
-        };
-        until(|| b.stats().waiting == 1);
+        let (rx, waiter) = parked_waiter(&b);
         b.set_max_concurrent(2);
         // The holder never releases: only the grow can admit the waiter.
         rx.recv().unwrap();
-        waiter.join().unwrap();
+        let p = waiter.join().unwrap();
+        assert_eq!(b.stats().active, 2, "fair = {fair}");
+        drop(p);
         assert_eq!(b.stats().active, 1, "fair = {fair}");
     }
 }
@@ -196,16 +207,7 @@ fn shrinking_with_a_fair_waiter_queued_admits_it_only_under_the_new_limit() {
             .unwrap(),
     );
     let mut held: Vec<_> = (0..2).map(|_| b.try_acquire_owned().unwrap()).collect();
-    let (tx, rx) = mpsc::channel();
-    let waiter = {
-        let b = b.clone();
-        thread::spawn(move || {
-            let p = b.acquire_owned();
-            tx.send(()).unwrap();
-            p
-        })
-    };
-    until(|| b.stats().waiting == 1);
+    let (rx, waiter) = parked_waiter(&b);
     b.set_max_concurrent(1);
     held.pop(); // 1 held, limit 1: no room yet
     assert!(rx.try_recv().is_err());
@@ -255,17 +257,10 @@ fn owned_permits_move_across_threads_and_release_there() {
 fn a_blocking_acquire_waits_for_a_release() {
     let b = Arc::new(SemaphoreBulkhead::new("blocking", 1));
     let held = b.acquire_owned();
-    let (tx, rx) = mpsc::channel();
-    let waiter = {
-        let b = b.clone();
-        thread::spawn(move || {
-            let _p = b.acquire();
-            tx.send(()).unwrap();
-        })
-    };
-    until(|| b.stats().waiting == 1);
+    let (rx, waiter) = parked_waiter(&b);
     assert!(rx.try_recv().is_err(), "admitted while the permit was held");
     drop(held);
     rx.recv().unwrap();
-    waiter.join().unwrap();
+    drop(waiter.join().unwrap());
+    assert_eq!(b.stats().active, 0);
 }

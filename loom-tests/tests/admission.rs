@@ -15,6 +15,29 @@ use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 
+/// A counter of `capacity` slots, every one taken.
+fn full(capacity: usize) -> Arc<Slots> {
+    let slots = Arc::new(Slots::new(capacity));
+    for _ in 0..capacity {
+        slots.try_acquire().unwrap();
+    }
+    slots
+}
+
+/// Runs `f` on `n` loom threads, each with its own handle on `slots`.
+fn on_threads<T: Send + 'static>(
+    n: usize,
+    slots: &Arc<Slots>,
+    f: fn(&Slots) -> T,
+) -> Vec<thread::JoinHandle<T>> {
+    (0..n)
+        .map(|_| {
+            let s = slots.clone();
+            thread::spawn(move || f(&s))
+        })
+        .collect()
+}
+
 /// Takes a slot, checks the number of holders against `capacity`, touches
 /// data that only holders may touch, and releases.
 fn hold_once(slots: &Slots, capacity: usize, holders: &AtomicUsize, peak: &AtomicUsize) -> bool {
@@ -89,15 +112,8 @@ fn a_slot_of_one_orders_its_holders_like_a_lock() {
 #[test]
 fn one_release_admits_at_most_one_of_two_racing_acquirers() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(2));
-        slots.try_acquire().unwrap();
-        slots.try_acquire().unwrap();
-        let racers: Vec<_> = (0..2)
-            .map(|_| {
-                let s = slots.clone();
-                thread::spawn(move || s.try_acquire().is_ok())
-            })
-            .collect();
+        let slots = full(2);
+        let racers = on_threads(2, &slots, |s| s.try_acquire().is_ok());
         let released = slots.release();
         assert!(released.remaining <= 1);
         let admitted = racers
@@ -115,15 +131,8 @@ fn one_release_admits_at_most_one_of_two_racing_acquirers() {
 #[test]
 fn exactly_one_party_sees_closed_and_empty() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(2));
-        slots.try_acquire().unwrap();
-        slots.try_acquire().unwrap();
-        let releasers: Vec<_> = (0..2)
-            .map(|_| {
-                let s = slots.clone();
-                thread::spawn(move || s.release().closed_and_empty)
-            })
-            .collect();
+        let slots = full(2);
+        let releasers = on_threads(2, &slots, |s| s.release().closed_and_empty);
         let closer_saw_empty = slots.close() == Some(true);
         let releasers_saw_empty = releasers
             .into_iter()
@@ -141,8 +150,7 @@ fn exactly_one_party_sees_closed_and_empty() {
 #[test]
 fn a_release_wakes_a_sleeping_acquirer() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(1));
-        slots.try_acquire().unwrap();
+        let slots = full(1);
         let s = slots.clone();
         let waiter = thread::spawn(move || {
             s.acquire().unwrap();
@@ -159,15 +167,8 @@ fn a_release_wakes_a_sleeping_acquirer() {
 #[test]
 fn two_releases_wake_two_sleeping_acquirers() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(2));
-        slots.try_acquire().unwrap();
-        slots.try_acquire().unwrap();
-        let waiters: Vec<_> = (0..2)
-            .map(|_| {
-                let s = slots.clone();
-                thread::spawn(move || s.acquire().unwrap())
-            })
-            .collect();
+        let slots = full(2);
+        let waiters = on_threads(2, &slots, |s| s.acquire().unwrap());
         let s = slots.clone();
         let releaser = thread::spawn(move || {
             s.release();
@@ -186,8 +187,7 @@ fn two_releases_wake_two_sleeping_acquirers() {
 #[test]
 fn a_close_wakes_a_sleeping_acquirer() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(1));
-        slots.try_acquire().unwrap();
+        let slots = full(1);
         let s = slots.clone();
         let waiter = thread::spawn(move || s.acquire());
         assert_eq!(slots.close(), Some(false));
@@ -200,9 +200,7 @@ fn a_close_wakes_a_sleeping_acquirer() {
 #[test]
 fn the_last_release_wakes_wait_empty() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(2));
-        slots.try_acquire().unwrap();
-        slots.try_acquire().unwrap();
+        let slots = full(2);
         let s = slots.clone();
         let idle = thread::spawn(move || {
             assert!(s.wait_empty());
@@ -222,8 +220,7 @@ fn the_last_release_wakes_wait_empty() {
 #[test]
 fn growing_the_capacity_wakes_a_sleeping_acquirer() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(1));
-        slots.try_acquire().unwrap();
+        let slots = full(1);
         let s = slots.clone();
         let waiter = thread::spawn(move || s.acquire().unwrap());
         assert_eq!(slots.set_capacity(2), 1);
@@ -238,17 +235,10 @@ fn growing_the_capacity_wakes_a_sleeping_acquirer() {
 #[test]
 fn shrinking_under_holders_keeps_the_count_exact() {
     loom::model(|| {
-        let slots = Arc::new(Slots::new(2));
-        slots.try_acquire().unwrap();
-        slots.try_acquire().unwrap();
-        let releasers: Vec<_> = (0..2)
-            .map(|_| {
-                let s = slots.clone();
-                thread::spawn(move || {
-                    s.release();
-                })
-            })
-            .collect();
+        let slots = full(2);
+        let releasers = on_threads(2, &slots, |s| {
+            s.release();
+        });
         assert_eq!(slots.set_capacity(1), 2);
         for r in releasers {
             r.join().unwrap();

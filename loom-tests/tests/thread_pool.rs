@@ -65,6 +65,21 @@ fn a_joined_task_has_already_freed_its_slot() {
     });
 }
 
+/// A thread that offers `|| 7` to `pool` once and joins it if admitted
+/// (`None`: refused, full or shut down).
+fn racing_submitter(
+    pool: &Arc<ThreadPoolBulkhead>,
+) -> thread::JoinHandle<Option<Result<i32, TaskError>>> {
+    let p = pool.clone();
+    thread::spawn(move || match p.try_submit(|| 7) {
+        Ok(handle) => Some(handle.join()),
+        Err(rejected) => {
+            assert!(rejected.is_shut_down() || rejected.is_full());
+            None
+        }
+    })
+}
+
 /// Shutdown races a submission from another thread. The task is either
 /// refused, run, or (never, with `shutdown`) cancelled — and its join
 /// always returns: no task is stranded behind the Exit token.
@@ -72,14 +87,7 @@ fn a_joined_task_has_already_freed_its_slot() {
 fn a_task_admitted_during_shutdown_is_run_never_stranded() {
     loom::model(|| {
         let pool = Arc::new(pool(1));
-        let p = pool.clone();
-        let submitter = thread::spawn(move || match p.try_submit(|| 7) {
-            Ok(handle) => Some(handle.join()),
-            Err(rejected) => {
-                assert!(rejected.is_shut_down() || rejected.is_full());
-                None
-            }
-        });
+        let submitter = racing_submitter(&pool);
         pool.shutdown();
         if let Some(joined) = submitter.join().unwrap() {
             assert_eq!(joined.unwrap(), 7);
@@ -96,14 +104,7 @@ fn a_task_admitted_during_shutdown_is_run_never_stranded() {
 fn a_task_admitted_during_shutdown_now_is_run_or_cancelled() {
     loom::model(|| {
         let pool = Arc::new(pool(1));
-        let p = pool.clone();
-        let submitter = thread::spawn(move || match p.try_submit(|| 7) {
-            Ok(handle) => Some(handle.join()),
-            Err(rejected) => {
-                assert!(rejected.is_shut_down() || rejected.is_full());
-                None
-            }
-        });
+        let submitter = racing_submitter(&pool);
         let cancelled = pool.shutdown_now();
         let joined = submitter.join().unwrap();
         let stats = pool.stats();

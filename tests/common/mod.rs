@@ -162,3 +162,23 @@ impl Drop for Watchdog {
         }
     }
 }
+
+/// The names of the threads that run `n` tasks of `pool` at the same time
+/// (each task waits at a barrier until all `n` run, so each is on its own
+/// worker), sorted.
+pub fn names_of_threads_running(pool: &bulkheads::ThreadPoolBulkhead, n: usize) -> Vec<String> {
+    let barrier = Arc::new(std::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let b = barrier.clone();
+            pool.try_submit(move || {
+                b.wait();
+                std::thread::current().name().unwrap().to_owned()
+            })
+            .expect("room for every task")
+        })
+        .collect();
+    let mut names: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    names.sort();
+    names
+}
