@@ -27,6 +27,58 @@ impl Entry {
     }
 }
 
+/// What the registry needs of a kind of bulkhead to create it by name.
+trait Kind: Sized {
+    type Builder;
+    fn builder(name: &str) -> Self::Builder;
+    fn build(builder: Self::Builder) -> Result<Self, BuildError>;
+    fn entry(this: Arc<Self>) -> Entry;
+    /// The bulkhead in `entry` if it is of this kind, else a conflict.
+    fn of<'a>(entry: &'a Entry, name: &str) -> Result<&'a Arc<Self>, BuildError>;
+}
+
+fn conflict(name: &str) -> BuildError {
+    BuildError::new(BuildErrorKind::KindConflict, name)
+}
+
+impl Kind for ThreadPoolBulkhead {
+    type Builder = ThreadPoolBuilder;
+    fn builder(name: &str) -> ThreadPoolBuilder {
+        ThreadPoolBulkhead::builder(name)
+    }
+    fn build(builder: ThreadPoolBuilder) -> Result<Self, BuildError> {
+        builder.build()
+    }
+    fn entry(this: Arc<Self>) -> Entry {
+        Entry::ThreadPool(this)
+    }
+    fn of<'a>(entry: &'a Entry, name: &str) -> Result<&'a Arc<Self>, BuildError> {
+        match entry {
+            Entry::ThreadPool(pool) => Ok(pool),
+            Entry::Semaphore(_) => Err(conflict(name)),
+        }
+    }
+}
+
+impl Kind for SemaphoreBulkhead {
+    type Builder = SemaphoreBuilder;
+    fn builder(name: &str) -> SemaphoreBuilder {
+        SemaphoreBulkhead::builder(name)
+    }
+    fn build(builder: SemaphoreBuilder) -> Result<Self, BuildError> {
+        builder.build()
+    }
+    fn entry(this: Arc<Self>) -> Entry {
+        Entry::Semaphore(this)
+    }
+    fn of<'a>(entry: &'a Entry, name: &str) -> Result<&'a Arc<Self>, BuildError> {
+        match entry {
+            Entry::Semaphore(sem) => Ok(sem),
+            Entry::ThreadPool(_) => Err(conflict(name)),
+        }
+    }
+}
+
 /// Named bulkheads of both kinds, created or fetched by name.
 ///
 /// * [`thread_pool`](Self::thread_pool) and [`semaphore`](Self::semaphore)
@@ -117,20 +169,7 @@ impl Registry {
     where
         C: FnOnce(ThreadPoolBuilder) -> ThreadPoolBuilder,
     {
-        if let Some(existing) = self.lookup_pool(name)? {
-            return Ok(existing);
-        }
-        let builder = configure(ThreadPoolBulkhead::builder(name));
-        let mut entries = self.entries.lock();
-        match entries.get(name) {
-            Some(Entry::ThreadPool(pool)) => Ok(Arc::clone(pool)),
-            Some(Entry::Semaphore(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
-            None => {
-                let pool = Arc::new(builder.build()?);
-                entries.insert(name.to_owned(), Entry::ThreadPool(Arc::clone(&pool)));
-                Ok(pool)
-            }
-        }
+        self.get_or_create(name, configure)
     }
 
     /// The semaphore named `name`, created fail-fast (as
@@ -196,36 +235,38 @@ impl Registry {
     where
         C: FnOnce(SemaphoreBuilder) -> SemaphoreBuilder,
     {
-        if let Some(existing) = self.lookup_semaphore(name)? {
+        self.get_or_create(name, configure)
+    }
+
+    /// The bulkhead of kind `K` named `name`: `None` if the name is free,
+    /// an error if another kind holds it.
+    fn lookup<K: Kind>(&self, name: &str) -> Result<Option<Arc<K>>, BuildError> {
+        self.entries
+            .lock()
+            .get(name)
+            .map(|entry| K::of(entry, name).map(Arc::clone))
+            .transpose()
+    }
+
+    /// Create-or-get: the builder is configured outside the lock (only when
+    /// the name looks free), the check-and-insert runs under it, so racing
+    /// creators get one instance.
+    fn get_or_create<K: Kind>(
+        &self,
+        name: &str,
+        configure: impl FnOnce(K::Builder) -> K::Builder,
+    ) -> Result<Arc<K>, BuildError> {
+        if let Some(existing) = self.lookup::<K>(name)? {
             return Ok(existing);
         }
-        let builder = configure(SemaphoreBulkhead::builder(name));
+        let builder = configure(K::builder(name));
         let mut entries = self.entries.lock();
-        match entries.get(name) {
-            Some(Entry::Semaphore(sem)) => Ok(Arc::clone(sem)),
-            Some(Entry::ThreadPool(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
-            None => {
-                let sem = Arc::new(builder.build()?);
-                entries.insert(name.to_owned(), Entry::Semaphore(Arc::clone(&sem)));
-                Ok(sem)
-            }
+        if let Some(entry) = entries.get(name) {
+            return K::of(entry, name).map(Arc::clone);
         }
-    }
-
-    fn lookup_pool(&self, name: &str) -> Result<Option<Arc<ThreadPoolBulkhead>>, BuildError> {
-        match self.entries.lock().get(name) {
-            Some(Entry::ThreadPool(pool)) => Ok(Some(Arc::clone(pool))),
-            Some(Entry::Semaphore(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
-            None => Ok(None),
-        }
-    }
-
-    fn lookup_semaphore(&self, name: &str) -> Result<Option<Arc<SemaphoreBulkhead>>, BuildError> {
-        match self.entries.lock().get(name) {
-            Some(Entry::Semaphore(sem)) => Ok(Some(Arc::clone(sem))),
-            Some(Entry::ThreadPool(_)) => Err(BuildError::new(BuildErrorKind::KindConflict, name)),
-            None => Ok(None),
-        }
+        let created = Arc::new(K::build(builder)?);
+        entries.insert(name.to_owned(), K::entry(Arc::clone(&created)));
+        Ok(created)
     }
 
     /// The thread pool named `name`, if there is one (`None` also when the
@@ -241,7 +282,7 @@ impl Registry {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn get_thread_pool(&self, name: &str) -> Option<Arc<ThreadPoolBulkhead>> {
-        self.lookup_pool(name).ok().flatten()
+        self.lookup(name).ok().flatten()
     }
 
     /// The semaphore named `name`, if there is one (`None` also when the
@@ -257,7 +298,7 @@ impl Registry {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn get_semaphore(&self, name: &str) -> Option<Arc<SemaphoreBulkhead>> {
-        self.lookup_semaphore(name).ok().flatten()
+        self.lookup(name).ok().flatten()
     }
 
     /// The names of every bulkhead, sorted.
