@@ -1,0 +1,137 @@
+//! Throughput side by side in one process, without criterion: the same
+//! batch as `benches/throughput.rs` (100,000 no-op tasks from one thread to
+//! two workers, then wait for all), run round-robin — one batch of each
+//! contender in turn, `ROUNDS` times — so every contender sees the same
+//! minutes of a noisy machine. Prints each contender's median and minimum
+//! batch time and the ratios of the medians.
+//!
+//! Run: `cargo bench --bench side_by_side` (about 20 s).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bulkheads::ThreadPoolBulkhead;
+use common::{task, FloorPool, Latch, THREADS};
+
+const TASKS: usize = 100_000;
+const QUEUE: usize = 1024;
+const ROUNDS: usize = 40;
+
+static RAYON_DONE: Latch = Latch::new();
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let bulkheads = ThreadPoolBulkhead::builder("side-by-side")
+        .threads(THREADS)
+        .queue_capacity(QUEUE)
+        .build()
+        .expect("build the pool");
+    let rayon = rayon::ThreadPoolBuilder::new()
+        .num_threads(THREADS)
+        .build()
+        .expect("build the rayon pool");
+    let threadpool = threadpool::ThreadPool::new(THREADS);
+    let floor = FloorPool::new(THREADS, QUEUE);
+
+    type Batch<'a> = (&'static str, Box<dyn Fn() + 'a>);
+    let contenders: Vec<Batch<'_>> = vec![
+        (
+            "bulkheads_spawn",
+            Box::new(|| {
+                for i in 0..TASKS {
+                    bulkheads.spawn(task(i)).expect("pool is running");
+                }
+                bulkheads.wait_idle();
+            }),
+        ),
+        (
+            "bulkheads_try_spawn_retry",
+            Box::new(|| {
+                for i in 0..TASKS {
+                    let mut work = task(i);
+                    while let Err(rejected) = bulkheads.try_spawn(work) {
+                        work = rejected.into_inner();
+                        std::thread::yield_now();
+                    }
+                }
+                bulkheads.wait_idle();
+            }),
+        ),
+        (
+            "rayon_spawn",
+            Box::new(|| {
+                RAYON_DONE.add(TASKS);
+                for i in 0..TASKS {
+                    let work = task(i);
+                    rayon.spawn(move || {
+                        work();
+                        RAYON_DONE.count_down();
+                    });
+                }
+                RAYON_DONE.wait();
+            }),
+        ),
+        (
+            "threadpool_execute",
+            Box::new(|| {
+                for i in 0..TASKS {
+                    threadpool.execute(task(i));
+                }
+                threadpool.join();
+            }),
+        ),
+        (
+            "floor_crossbeam_bounded",
+            Box::new(|| {
+                for i in 0..TASKS {
+                    floor.execute(Box::new(task(i)));
+                }
+                floor.wait_idle();
+            }),
+        ),
+    ];
+
+    // One unmeasured warm-up batch each.
+    for (_, batch) in &contenders {
+        batch();
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(ROUNDS); contenders.len()];
+    for _ in 0..ROUNDS {
+        for ((_, batch), t) in contenders.iter().zip(&mut times) {
+            let start = Instant::now();
+            batch();
+            t.push(start.elapsed());
+        }
+    }
+    let medians: Vec<Duration> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect();
+
+    println!("side_by_side: {ROUNDS} rounds of {TASKS} tasks, {THREADS} workers");
+    println!("{:<28} {:>10} {:>10}", "contender", "median", "min");
+    for ((name, _), (t, m)) in contenders.iter().zip(times.iter().zip(&medians)) {
+        println!("{name:<28} {:>8.2}ms {:>8.2}ms", ms(*m), ms(t[0]));
+    }
+    let peers = &contenders[2..];
+    print!("{:<28}", "ratio of medians ÷");
+    for (name, _) in peers {
+        print!(" {name:>24}");
+    }
+    println!();
+    for (i, (name, _)) in contenders[..2].iter().enumerate() {
+        print!("{name:<28}");
+        for j in 2..contenders.len() {
+            print!(" {:>24.2}", ms(medians[i]) / ms(medians[j]));
+        }
+        println!();
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
