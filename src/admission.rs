@@ -182,12 +182,19 @@ impl Slots {
     /// [`Slots::force_acquire`]).
     #[inline]
     pub(crate) fn release(&self) -> Released {
-        // AcqRel: Release publishes the holder's work to the next acquirer;
+        self.release_many(1)
+    }
+
+    /// Frees `n` slots at once (`n >= 1`), as `n` releases would, in one
+    /// atomic step.
+    pub(crate) fn release_many(&self, n: usize) -> Released {
+        debug_assert!(n >= 1);
+        // AcqRel: Release publishes the holders' work to the next acquirer;
         // Acquire lets the last releaser of a closed counter see the close
         // (and everything the closer did before it).
-        let prev = self.word.fetch_sub(1, Ordering::AcqRel);
-        debug_assert!(prev & COUNT_MASK > 0, "release without acquire");
-        let remaining = ((prev & COUNT_MASK) - 1) as usize;
+        let prev = self.word.fetch_sub(n as u64, Ordering::AcqRel);
+        debug_assert!(prev & COUNT_MASK >= n as u64, "release without acquire");
+        let remaining = ((prev & COUNT_MASK) - n as u64) as usize;
         if prev & ROOM_WAITERS != 0 {
             self.wake(&self.room, ROOM_WAITERS);
         }

@@ -292,3 +292,56 @@ fn a_retiring_worker_never_strands_a_task_in_the_overflow() {
         drop(pool);
     });
 }
+
+/// A worker keeps the slots of finished `spawn` jobs and gives them back in
+/// batches (of two under loom). A `spawn` blocked on the full pool is still
+/// admitted — by a full batch or by the worker finding the queue empty —
+/// and once idle the stats balance with nothing queued.
+#[test]
+fn a_blocked_spawn_gets_the_slots_a_worker_gives_back_in_a_batch() {
+    loom::model(|| {
+        let pool = pool(1);
+        pool.try_spawn(|| {}).unwrap();
+        pool.try_spawn(|| {}).unwrap();
+        pool.spawn(|| {}).expect("admitted once a slot comes back");
+        pool.wait_idle();
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.submitted, stats.completed, stats.active, stats.queued),
+            (3, 3, 0, 0),
+            "{stats:?}"
+        );
+    });
+}
+
+/// Slots a worker still holds for finished spawns do not keep a shutdown
+/// waiting: the worker gives them back when the queue runs dry, the last
+/// release sends the Exit token, and the worker exits.
+#[test]
+fn deferred_slots_do_not_hold_up_a_shutdown() {
+    loom::model(|| {
+        let pool = pool(1);
+        pool.try_spawn(|| {}).unwrap(); // half a batch: only running dry gives it back
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.completed), (1, 1), "{stats:?}");
+    });
+}
+
+/// A worker told to retire gives back the slots it deferred first: the
+/// other worker, and `wait_idle`, see every slot free.
+#[test]
+fn a_retiring_worker_gives_back_its_deferred_slots() {
+    loom::model(|| {
+        let pool = pool(1);
+        pool.set_threads(2).expect("a second loom thread");
+        pool.try_spawn(|| {}).unwrap();
+        pool.set_threads(1).expect("shrinking never fails");
+        pool.wait_idle();
+        let stats = pool.stats();
+        assert_eq!((stats.completed, stats.queued), (1, 0), "{stats:?}");
+        assert!(pool.try_spawn(|| {}).is_ok());
+        assert!(pool.try_spawn(|| {}).is_ok());
+        pool.wait_idle();
+    });
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::worker::{Counters, Shared, Workers};
+use super::worker::{release_batch, Counters, Shared, Workers};
 use super::ThreadPoolBulkhead;
 use crate::admission::{Slots, MAX_SLOTS};
 use crate::error::{BuildError, BuildErrorKind};
@@ -165,6 +165,7 @@ impl ThreadPoolBuilder {
                 terminated: false,
             }),
             terminated: Condvar::new(),
+            release_batch: AtomicUsize::new(release_batch(threads, capacity)),
             stack_size: self.stack_size,
             spawn_limit: self.spawn_limit,
         });

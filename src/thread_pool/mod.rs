@@ -248,6 +248,17 @@ impl ThreadPoolBulkhead {
     /// (fire and forget). Its panics are caught and counted in
     /// [`PoolStats::panicked`].
     ///
+    /// With no result to publish, the closure's slot may come back a little
+    /// after it returns: on a pool with at least 64 slots (threads plus
+    /// queue places) per thread, a worker gives such slots back in batches
+    /// (a thirty-second of the slots per thread, at most 32) while it finds more
+    /// work queued, and always before it waits for work. So a busy stream
+    /// of spawns may be refused slightly before the last slot is really in
+    /// use, never admitted beyond the capacity; meanwhile
+    /// [`stats`](Self::stats) counts those closures as completed, not
+    /// active or queued, and [`wait_idle`](Self::wait_idle) returns only
+    /// once every slot is back.
+    ///
     /// # Errors
     ///
     /// As [`try_submit`](Self::try_submit).
@@ -609,7 +620,7 @@ impl ThreadPoolBulkhead {
             // Lower the door first, then retire: no new task is admitted for
             // a thread that is about to go.
             shared.threads.store(threads, Ordering::Relaxed);
-            shared.slots.set_capacity(threads + queue);
+            shared.set_capacity(threads, queue);
             workers.pending_retire += old - threads;
             for _ in threads..old {
                 shared.queue.send(Job::Retire);
@@ -631,7 +642,7 @@ impl ThreadPoolBulkhead {
             live += 1;
         }
         shared.threads.store(live, Ordering::Relaxed);
-        shared.slots.set_capacity(live + queue);
+        shared.set_capacity(live, queue);
         result
     }
 
@@ -660,12 +671,14 @@ impl ThreadPoolBulkhead {
         }
         // Relaxed: written only under `workers`, which we hold.
         let threads = shared.threads.load(Ordering::Relaxed);
-        let total = threads
+        if threads
             .checked_add(capacity)
-            .filter(|&c| c <= MAX_SLOTS)
-            .ok_or_else(|| BuildError::new(BuildErrorKind::TooLarge, &shared.name))?;
+            .map_or(true, |c| c > MAX_SLOTS)
+        {
+            return Err(BuildError::new(BuildErrorKind::TooLarge, &shared.name));
+        }
         shared.queue_capacity.store(capacity, Ordering::Relaxed);
-        shared.slots.set_capacity(total);
+        shared.set_capacity(threads, capacity);
         Ok(())
     }
 
@@ -695,7 +708,8 @@ impl ThreadPoolBulkhead {
             threads: shared.threads.load(Ordering::Relaxed),
             queue_capacity: shared.queue_capacity.load(Ordering::Relaxed),
             active: workers.busy,
-            queued: slots.count.saturating_sub(workers.busy),
+            // Slots held for finished spawns (`deferred`) are neither.
+            queued: slots.count.saturating_sub(workers.busy + workers.deferred),
             submitted: c.submitted.load(Ordering::Relaxed),
             completed: workers.completed,
             panicked: workers.panicked,

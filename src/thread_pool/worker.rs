@@ -8,7 +8,10 @@
 //!    to block: admission already bounds it.
 //! 2. A worker pops the task, runs it under `catch_unwind`, counts the
 //!    outcome, releases the slot, and only then publishes the result. So a
-//!    caller that sees the result also sees the free slot.
+//!    caller that sees the result also sees the free slot. A fire-and-forget
+//!    job (`spawn`) has no result: on pools with a long queue the worker
+//!    gives such slots back in batches, and always before it waits for work
+//!    ([`Shared::defer_release`]).
 //!
 //! # How the pool stops
 //!
@@ -84,6 +87,9 @@ pub(crate) struct WorkerCounters {
     completed: AtomicUsize,
     /// Tasks this worker ran that panicked.
     panicked: AtomicUsize,
+    /// Slots of finished `spawn` jobs not yet given back (see
+    /// [`Shared::defer_release`]).
+    deferred: AtomicUsize,
 }
 
 impl WorkerCounters {
@@ -93,6 +99,35 @@ impl WorkerCounters {
         // the slot free or the pool idle.
         counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
+
+    /// Empties `deferred`, returning what it held.
+    fn take_deferred(&self) -> usize {
+        // Relaxed: single writer (this worker). Zeroed before the slots are
+        // given back, so a reader that sees the pool idle reads zero.
+        let n = self.deferred.load(Ordering::Relaxed);
+        if n > 0 {
+            self.deferred.store(0, Ordering::Relaxed);
+        }
+        n
+    }
+}
+
+/// How many finished `spawn` jobs a worker may hold the slots of before it
+/// gives them back in one step: a thirty-second of the capacity per thread,
+/// at most 32, and 1 (give back at once) for pools under 64 slots a thread,
+/// where a held slot would be a noticeable share of the capacity.
+/// Under loom it is always 2, so the models run the batched path on their
+/// small pools.
+pub(crate) fn release_batch(threads: usize, capacity: usize) -> usize {
+    #[cfg(loom)]
+    {
+        let _ = (threads, capacity);
+        2
+    }
+    #[cfg(not(loom))]
+    {
+        (capacity / threads.max(1) / 32).clamp(1, 32)
+    }
 }
 
 /// Sums of the per-worker counters.
@@ -101,6 +136,8 @@ pub(crate) struct WorkerTotals {
     pub(crate) busy: usize,
     pub(crate) completed: usize,
     pub(crate) panicked: usize,
+    /// Slots held for finished `spawn` jobs, not yet given back.
+    pub(crate) deferred: usize,
 }
 
 /// The worker threads and what resizing needs to know about them.
@@ -150,6 +187,9 @@ pub(crate) struct Shared {
     pub(crate) workers: Mutex<Workers>,
     /// Signalled when a shutdown has joined every worker.
     pub(crate) terminated: Condvar,
+    /// See [`release_batch`]. Written under `workers` with the capacity;
+    /// read by workers (Relaxed: a tuning value; any value is correct).
+    pub(crate) release_batch: AtomicUsize,
     /// Stack size for worker threads (`None`: the platform default).
     pub(crate) stack_size: Option<usize>,
     /// Test hook: the number of worker threads that may be started before
@@ -185,6 +225,17 @@ impl Shared {
         me: &WorkerCounters,
         f: impl FnOnce() -> T,
     ) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
+        let result = Self::run_and_count(me, f);
+        // This task's slot, and any this worker deferred, in one step.
+        self.release_slots(1 + me.take_deferred());
+        result
+    }
+
+    /// Marks `me` busy, runs `f` catching a panic, counts the outcome.
+    fn run_and_count<T>(
+        me: &WorkerCounters,
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
         // Relaxed: a statistic until `task_done`'s Release store clears it.
         me.busy.store(true, Ordering::Relaxed);
         let result = panic::catch_unwind(AssertUnwindSafe(f));
@@ -193,8 +244,38 @@ impl Shared {
         } else {
             WorkerCounters::bump(&me.panicked);
         }
-        self.release_slot();
         result
+    }
+
+    /// Keeps the slot of a finished `spawn` job instead of giving it back
+    /// now. Nobody waits on a spawn's result, so its slot may come back a
+    /// little later, in one `fetch_sub` for several jobs: while a producer
+    /// streams spawns, the workers then write the shared admission word
+    /// once per batch instead of once per job, and the producer's
+    /// compare-and-swap finds the word in its own cache. The slots come
+    /// back when the batch is full, with the next handle task's slot, when
+    /// the worker finds the queue empty (so `wait_idle`, a waiting
+    /// submitter and shutdown see them as soon as no work is queued), and
+    /// when it retires. Holding a slot longer never admits more than the
+    /// capacity; it can only refuse a little earlier, while work is queued.
+    fn defer_release(&self, me: &WorkerCounters) {
+        // Relaxed: single writer (this worker); see `take_deferred`.
+        let n = me.deferred.load(Ordering::Relaxed) + 1;
+        // Relaxed: a tuning value.
+        if n >= self.release_batch.load(Ordering::Relaxed) {
+            me.deferred.store(0, Ordering::Relaxed);
+            self.release_slots(n);
+        } else {
+            me.deferred.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Gives back every slot `me` deferred.
+    pub(crate) fn flush_deferred(&self, me: &WorkerCounters) {
+        let n = me.take_deferred();
+        if n > 0 {
+            self.release_slots(n);
+        }
     }
 
     /// Marks a task run by [`Shared::run_counted`] as fully done: its
@@ -217,8 +298,18 @@ impl Shared {
             // release (see `WorkerCounters::bump`).
             totals.completed += c.completed.load(Ordering::Relaxed);
             totals.panicked += c.panicked.load(Ordering::Relaxed);
+            totals.deferred += c.deferred.load(Ordering::Relaxed);
         }
         totals
+    }
+
+    /// Sets the admission capacity to `threads + queue` and the release
+    /// batch to match. Called under `workers`.
+    pub(crate) fn set_capacity(&self, threads: usize, queue: usize) {
+        // Relaxed: a tuning value, read Relaxed by the workers.
+        self.release_batch
+            .store(release_batch(threads, threads + queue), Ordering::Relaxed);
+        self.slots.set_capacity(threads + queue);
     }
 
     /// Counts a cancellation and frees the slot.
@@ -229,7 +320,13 @@ impl Shared {
     }
 
     fn release_slot(&self) {
-        if self.slots.release().closed_and_empty {
+        self.release_slots(1);
+    }
+
+    /// Gives `n` slots back; the release that empties a closed pool sends
+    /// the Exit token.
+    fn release_slots(&self, n: usize) {
+        if self.slots.release_many(n).closed_and_empty {
             self.queue.send(Job::Exit);
         }
     }
@@ -255,7 +352,8 @@ impl Shared {
                     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
                     self.finish_cancelled();
                 } else {
-                    let _ = self.run_counted(me, f);
+                    let _ = Self::run_and_count(me, f);
+                    self.defer_release(me);
                     self.task_done(me);
                 }
             }
@@ -334,7 +432,14 @@ impl Shared {
 /// short tasks the queue is empty only briefly, and a parked worker costs
 /// the submitter a wake-up system call. Under loom only the parking path
 /// exists.
-fn next_job(queue: &Queue<Job>) -> Job {
+fn next_job(shared: &Shared, me: &WorkerCounters) -> Job {
+    let queue = &shared.queue;
+    if let Some(job) = queue.try_recv() {
+        return job;
+    }
+    // Nothing queued: give back the slots of finished spawns before waiting
+    // (see `Shared::defer_release`).
+    shared.flush_deferred(me);
     #[cfg(not(loom))]
     for step in 0..IDLE_POLL_STEPS {
         if let Some(job) = queue.try_recv() {
@@ -363,13 +468,17 @@ fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCoun
     let id = shared.id();
     CURRENT_POOL.with(|c| c.set(id));
     loop {
-        match next_job(&shared.queue) {
+        match next_job(&shared, &me) {
             Job::Exit => {
+                // Exit is sent once every slot is free, so nothing is
+                // deferred here.
+                debug_assert_eq!(me.take_deferred(), 0);
                 // Pass the token on so every other worker sees it too.
                 shared.queue.send(Job::Exit);
                 break;
             }
             Job::Retire => {
+                shared.flush_deferred(&me);
                 let mut workers = shared.workers.lock();
                 if workers.pending_retire > 0 {
                     workers.pending_retire -= 1;
