@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
 use bulkheads::{SemaphoreBulkhead, ThreadPoolBulkhead};
-use common::{task, FloorPool, Job, Latch, THREADS};
+use common::{task, FloorPool, Job, THREADS};
 
 /// Forwards to the system allocator, counting allocations and bytes.
 struct Counting;
@@ -65,8 +65,6 @@ static GLOBAL: Counting = Counting;
 const OPS: usize = 100_000;
 const WARM_UP: usize = 1_000;
 const QUEUE: usize = 1024;
-
-static RAYON_DONE: Latch = Latch::new();
 
 /// Runs `run(WARM_UP)`, then counts the allocations of `run(OPS)` and
 /// prints one table row.
@@ -211,15 +209,7 @@ fn main() {
             .build()
             .expect("build the rayon pool");
         row("rayon spawn, then latch wait", |n| {
-            RAYON_DONE.add(n);
-            for i in 0..n {
-                let work = task(i);
-                pool.spawn(move || {
-                    work();
-                    RAYON_DONE.count_down();
-                });
-            }
-            RAYON_DONE.wait();
+            common::rayon_spawn_batch(&pool, n);
         });
         row("rayon install (one at a time)", |n| {
             for i in 0..n {

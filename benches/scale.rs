@@ -30,14 +30,12 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use bulkheads::ThreadPoolBulkhead;
-use common::{task, FloorPool, Latch, THREADS};
+use common::{task, FloorPool, THREADS};
 use criterion::{criterion_group, BatchSize, Criterion, SamplingMode};
 
 const POOLS: usize = 100;
 const QUEUE: usize = 1024;
 const PROBE: &str = "BULKHEADS_SCALE_PROBE";
-
-static RAYON_DONE: Latch = Latch::new();
 
 /// The page size, from the auxiliary vector (`AT_PAGESZ`), else 4 KiB.
 fn page_size() -> u64 {
@@ -220,15 +218,7 @@ fn probe_batch(kind: &str, tasks: usize) {
         }
         pool.join();
     } else if let Some(pool) = &rp {
-        RAYON_DONE.add(tasks);
-        for i in 0..tasks {
-            let work = task(i);
-            pool.spawn(move || {
-                work();
-                RAYON_DONE.count_down();
-            });
-        }
-        RAYON_DONE.wait();
+        common::rayon_spawn_batch(pool, tasks);
     } else if let Some(pool) = &floor {
         for i in 0..tasks {
             pool.execute(Box::new(task(i)));

@@ -12,13 +12,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bulkheads::ThreadPoolBulkhead;
-use common::{task, FloorPool, Latch, THREADS};
+use common::{task, FloorPool, THREADS};
 
 const TASKS: usize = 100_000;
 const QUEUE: usize = 1024;
 const ROUNDS: usize = 40;
-
-static RAYON_DONE: Latch = Latch::new();
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
@@ -61,15 +59,7 @@ fn main() {
         (
             "rayon_spawn",
             Box::new(|| {
-                RAYON_DONE.add(TASKS);
-                for i in 0..TASKS {
-                    let work = task(i);
-                    rayon.spawn(move || {
-                        work();
-                        RAYON_DONE.count_down();
-                    });
-                }
-                RAYON_DONE.wait();
+                common::rayon_spawn_batch(&rayon, TASKS);
             }),
         ),
         (

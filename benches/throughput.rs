@@ -38,15 +38,11 @@ use std::thread;
 use std::time::Duration;
 
 use bulkheads::ThreadPoolBulkhead;
-use common::{report_sleeps, task, FloorPool, Latch, THREADS};
+use common::{report_sleeps, task, FloorPool, THREADS};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
 const TASKS: usize = 100_000;
 const QUEUE: usize = 1024;
-
-/// The latch the `rayon_spawn` tasks count down (a static, so the task
-/// captures nothing more than the other contenders' tasks).
-static RAYON_DONE: Latch = Latch::new();
 
 fn bulkheads_pool() -> ThreadPoolBulkhead {
     ThreadPoolBulkhead::builder("throughput")
@@ -136,15 +132,7 @@ fn throughput(c: &mut Criterion) {
             .expect("build the rayon pool");
         group.bench_function("rayon_spawn", |b| {
             b.iter(|| {
-                RAYON_DONE.add(TASKS);
-                for i in 0..TASKS {
-                    let work = task(i);
-                    pool.spawn(move || {
-                        work();
-                        RAYON_DONE.count_down();
-                    });
-                }
-                RAYON_DONE.wait();
+                common::rayon_spawn_batch(&pool, TASKS);
             })
         });
         group.bench_function("rayon_scope", |b| {

@@ -181,3 +181,21 @@ pub fn report_sleeps(name: &str, tasks: usize, batch: impl FnOnce()) {
         None => println!("{name}: producer sleeps not available on this platform"),
     }
 }
+
+/// The latch the tasks of [`rayon_spawn_batch`] count down (a static, so
+/// each task captures nothing more than the other contenders' tasks).
+static RAYON_DONE: Latch = Latch::new();
+
+/// Spawns `n` no-op tasks on `pool` (rayon's unbounded injector), each
+/// counting a shared latch down, and sleeps until all have run.
+pub fn rayon_spawn_batch(pool: &rayon::ThreadPool, n: usize) {
+    RAYON_DONE.add(n);
+    for i in 0..n {
+        let work = task(i);
+        pool.spawn(move || {
+            work();
+            RAYON_DONE.count_down();
+        });
+    }
+    RAYON_DONE.wait();
+}
