@@ -251,13 +251,15 @@ impl ThreadPoolBulkhead {
     /// With no result to publish, the closure's slot may come back a little
     /// after it returns: on a pool with at least 64 slots (threads plus
     /// queue places) per thread, a worker gives such slots back in batches
-    /// (a thirty-second of the slots per thread, at most 32) while it finds more
-    /// work queued, and always before it waits for work. So a busy stream
-    /// of spawns may be refused slightly before the last slot is really in
-    /// use, never admitted beyond the capacity; meanwhile
-    /// [`stats`](Self::stats) counts those closures as completed, not
-    /// active or queued, and [`wait_idle`](Self::wait_idle) returns only
-    /// once every slot is back.
+    /// (a thirty-second of the slots per thread, at most 32) while it finds
+    /// more work queued, and always before it waits for work. The slots
+    /// held this way are under a thirty-second of the capacity in all (a
+    /// worker that picks up a long task keeps its few until that task
+    /// ends). So a busy stream of spawns may be refused slightly before the
+    /// last slot is really in use, never admitted beyond the capacity;
+    /// meanwhile [`stats`](Self::stats) counts those closures as completed,
+    /// not active or queued, and [`wait_idle`](Self::wait_idle) returns
+    /// only once every slot is back.
     ///
     /// # Errors
     ///
