@@ -147,20 +147,10 @@ fn main() {
     {
         let pool = bulkheads_pool(QUEUE);
         row("bulkheads try_spawn (retry on Full), then wait_idle", |n| {
-            for i in 0..n {
-                let mut work = task(i);
-                while let Err(rejected) = pool.try_spawn(work) {
-                    work = rejected.into_inner();
-                    thread::yield_now();
-                }
-            }
-            pool.wait_idle();
+            common::bulkheads_try_spawn_batch(&pool, n)
         });
         row("bulkheads spawn (blocking), then wait_idle", |n| {
-            for i in 0..n {
-                pool.spawn(task(i)).expect("pool is running");
-            }
-            pool.wait_idle();
+            common::bulkheads_spawn_batch(&pool, n)
         });
         row("bulkheads submit, handle dropped, then wait_idle", |n| {
             for i in 0..n {
@@ -220,10 +210,7 @@ fn main() {
     {
         let pool = threadpool::ThreadPool::new(THREADS);
         row("threadpool execute, then join", |n| {
-            for i in 0..n {
-                pool.execute(task(i));
-            }
-            pool.join();
+            common::threadpool_batch(&pool, n)
         });
         row("threadpool execute + mpsc reply (one at a time)", |n| {
             for i in 0..n {
@@ -236,10 +223,7 @@ fn main() {
     {
         let pool = FloorPool::new(THREADS, QUEUE);
         row("floor: crossbeam bounded(1024) + 2 threads", |n| {
-            for i in 0..n {
-                pool.execute(Box::new(task(i)));
-            }
-            pool.wait_idle();
+            common::floor_batch(&pool, n)
         });
     }
     {

@@ -30,7 +30,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use bulkheads::ThreadPoolBulkhead;
-use common::{task, FloorPool, THREADS};
+use common::{FloorPool, THREADS};
 use criterion::{criterion_group, BatchSize, Criterion, SamplingMode};
 
 const POOLS: usize = 100;
@@ -208,22 +208,13 @@ fn probe_batch(kind: &str, tasks: usize) {
     let (_, before) = statm();
     let start = Instant::now();
     if let Some(pool) = &bulkheads {
-        for i in 0..tasks {
-            pool.spawn(task(i)).expect("pool is running");
-        }
-        pool.wait_idle();
+        common::bulkheads_spawn_batch(pool, tasks);
     } else if let Some(pool) = &tp {
-        for i in 0..tasks {
-            pool.execute(task(i));
-        }
-        pool.join();
+        common::threadpool_batch(pool, tasks);
     } else if let Some(pool) = &rp {
         common::rayon_spawn_batch(pool, tasks);
     } else if let Some(pool) = &floor {
-        for i in 0..tasks {
-            pool.execute(Box::new(task(i)));
-        }
-        pool.wait_idle();
+        common::floor_batch(pool, tasks);
     } else {
         panic!("unknown batch kind {kind}");
     }

@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bulkheads::ThreadPoolBulkhead;
-use common::{task, FloorPool, THREADS};
+use common::{FloorPool, THREADS};
 
 const TASKS: usize = 100_000;
 const QUEUE: usize = 1024;
@@ -36,49 +36,23 @@ fn main() {
     let contenders: Vec<Batch<'_>> = vec![
         (
             "bulkheads_spawn",
-            Box::new(|| {
-                for i in 0..TASKS {
-                    bulkheads.spawn(task(i)).expect("pool is running");
-                }
-                bulkheads.wait_idle();
-            }),
+            Box::new(|| common::bulkheads_spawn_batch(&bulkheads, TASKS)),
         ),
         (
             "bulkheads_try_spawn_retry",
-            Box::new(|| {
-                for i in 0..TASKS {
-                    let mut work = task(i);
-                    while let Err(rejected) = bulkheads.try_spawn(work) {
-                        work = rejected.into_inner();
-                        std::thread::yield_now();
-                    }
-                }
-                bulkheads.wait_idle();
-            }),
+            Box::new(|| common::bulkheads_try_spawn_batch(&bulkheads, TASKS)),
         ),
         (
             "rayon_spawn",
-            Box::new(|| {
-                common::rayon_spawn_batch(&rayon, TASKS);
-            }),
+            Box::new(|| common::rayon_spawn_batch(&rayon, TASKS)),
         ),
         (
             "threadpool_execute",
-            Box::new(|| {
-                for i in 0..TASKS {
-                    threadpool.execute(task(i));
-                }
-                threadpool.join();
-            }),
+            Box::new(|| common::threadpool_batch(&threadpool, TASKS)),
         ),
         (
             "floor_crossbeam_bounded",
-            Box::new(|| {
-                for i in 0..TASKS {
-                    floor.execute(Box::new(task(i)));
-                }
-                floor.wait_idle();
-            }),
+            Box::new(|| common::floor_batch(&floor, TASKS)),
         ),
     ];
 

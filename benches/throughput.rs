@@ -34,7 +34,6 @@
 
 mod common;
 
-use std::thread;
 use std::time::Duration;
 
 use bulkheads::ThreadPoolBulkhead;
@@ -64,12 +63,7 @@ fn throughput(c: &mut Criterion) {
     {
         let pool = bulkheads_pool();
         group.bench_function("bulkheads_spawn", |b| {
-            b.iter(|| {
-                for i in 0..TASKS {
-                    pool.spawn(task(i)).expect("pool is running");
-                }
-                pool.wait_idle();
-            })
+            b.iter(|| common::bulkheads_spawn_batch(&pool, TASKS))
         });
         report_sleeps("bulkheads_spawn", TASKS, || {
             for i in 0..TASKS {
@@ -82,21 +76,7 @@ fn throughput(c: &mut Criterion) {
     {
         let pool = bulkheads_pool();
         group.bench_function("bulkheads_try_spawn_retry", |b| {
-            b.iter(|| {
-                for i in 0..TASKS {
-                    let mut work = task(i);
-                    loop {
-                        match pool.try_spawn(work) {
-                            Ok(()) => break,
-                            Err(rejected) => {
-                                work = rejected.into_inner();
-                                thread::yield_now();
-                            }
-                        }
-                    }
-                }
-                pool.wait_idle();
-            })
+            b.iter(|| common::bulkheads_try_spawn_batch(&pool, TASKS))
         });
         let stats = pool.stats();
         println!(
@@ -131,9 +111,7 @@ fn throughput(c: &mut Criterion) {
             .build()
             .expect("build the rayon pool");
         group.bench_function("rayon_spawn", |b| {
-            b.iter(|| {
-                common::rayon_spawn_batch(&pool, TASKS);
-            })
+            b.iter(|| common::rayon_spawn_batch(&pool, TASKS))
         });
         group.bench_function("rayon_scope", |b| {
             b.iter(|| {
@@ -150,24 +128,14 @@ fn throughput(c: &mut Criterion) {
     {
         let pool = threadpool::ThreadPool::new(THREADS);
         group.bench_function("threadpool_execute", |b| {
-            b.iter(|| {
-                for i in 0..TASKS {
-                    pool.execute(task(i));
-                }
-                pool.join();
-            })
+            b.iter(|| common::threadpool_batch(&pool, TASKS))
         });
     }
 
     {
         let pool = FloorPool::new(THREADS, QUEUE);
         group.bench_function("floor_crossbeam_bounded", |b| {
-            b.iter(|| {
-                for i in 0..TASKS {
-                    pool.execute(Box::new(task(i)));
-                }
-                pool.wait_idle();
-            })
+            b.iter(|| common::floor_batch(&pool, TASKS))
         });
         report_sleeps("floor_crossbeam_bounded", TASKS, || {
             for i in 0..TASKS {

@@ -199,3 +199,41 @@ pub fn rayon_spawn_batch(pool: &rayon::ThreadPool, n: usize) {
     }
     RAYON_DONE.wait();
 }
+
+/// `n` tasks through the blocking `spawn` (backpressure), then `wait_idle`.
+pub fn bulkheads_spawn_batch(pool: &bulkheads::ThreadPoolBulkhead, n: usize) {
+    for i in 0..n {
+        pool.spawn(task(i)).expect("pool is running");
+    }
+    pool.wait_idle();
+}
+
+/// `n` tasks through `try_spawn`: on `Full` the closure comes back in
+/// `Rejected`, the producer yields and offers the same closure again, so
+/// every task runs exactly once. Then `wait_idle`.
+pub fn bulkheads_try_spawn_batch(pool: &bulkheads::ThreadPoolBulkhead, n: usize) {
+    for i in 0..n {
+        let mut work = task(i);
+        while let Err(rejected) = pool.try_spawn(work) {
+            work = rejected.into_inner();
+            thread::yield_now();
+        }
+    }
+    pool.wait_idle();
+}
+
+/// `n` tasks through threadpool's `execute` (unbounded queue), then `join`.
+pub fn threadpool_batch(pool: &threadpool::ThreadPool, n: usize) {
+    for i in 0..n {
+        pool.execute(task(i));
+    }
+    pool.join();
+}
+
+/// `n` tasks through the floor pool, then its `wait_idle`.
+pub fn floor_batch(pool: &FloorPool, n: usize) {
+    for i in 0..n {
+        pool.execute(Box::new(task(i)));
+    }
+    pool.wait_idle();
+}

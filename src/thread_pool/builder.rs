@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use super::worker::{release_batch, Counters, Shared, Workers};
+use super::worker::{release_batch, total_slots, Counters, Shared, Workers};
 use super::ThreadPoolBulkhead;
-use crate::admission::{Slots, MAX_SLOTS};
+use crate::admission::Slots;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::sync::queue::Queue;
 use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex};
@@ -137,13 +137,7 @@ impl ThreadPoolBuilder {
             // num_cpus never reports 0, but an explicit 0 is an error below.
             if self.threads.is_some() { 0 } else { 1 },
         );
-        if threads == 0 {
-            return Err(BuildError::new(BuildErrorKind::ZeroThreads, &self.name));
-        }
-        let capacity = threads
-            .checked_add(self.queue_capacity)
-            .filter(|&c| c <= MAX_SLOTS)
-            .ok_or_else(|| BuildError::new(BuildErrorKind::TooLarge, &self.name))?;
+        let capacity = total_slots(&self.name, threads, self.queue_capacity)?;
 
         let shared = Arc::new(Shared {
             name: self.name,

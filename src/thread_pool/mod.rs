@@ -17,12 +17,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::admission::{Refused, MAX_SLOTS};
+use crate::admission::Refused;
 use crate::error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected};
 use crate::stats::PoolStats;
 use crate::sync::Ordering;
 use handle::TaskCell;
-use worker::{Job, Shared};
+use worker::{total_slots, Job, Shared};
 
 /// A named, fixed-size pool of OS threads with a bounded queue.
 ///
@@ -615,14 +615,11 @@ impl ThreadPoolBulkhead {
         // Relaxed: written only under `workers`, which we hold.
         let queue = shared.queue_capacity.load(Ordering::Relaxed);
         let old = shared.threads.load(Ordering::Relaxed);
-        if threads.checked_add(queue).map_or(true, |c| c > MAX_SLOTS) {
-            return Err(BuildError::new(BuildErrorKind::TooLarge, &shared.name));
-        }
+        total_slots(&shared.name, threads, queue)?;
         if threads < old {
             // Lower the door first, then retire: no new task is admitted for
             // a thread that is about to go.
-            shared.threads.store(threads, Ordering::Relaxed);
-            shared.set_capacity(threads, queue);
+            shared.set_size(threads, queue);
             workers.pending_retire += old - threads;
             for _ in threads..old {
                 shared.queue.send(Job::Retire);
@@ -643,8 +640,7 @@ impl ThreadPoolBulkhead {
             }
             live += 1;
         }
-        shared.threads.store(live, Ordering::Relaxed);
-        shared.set_capacity(live, queue);
+        shared.set_size(live, queue);
         result
     }
 
@@ -673,14 +669,8 @@ impl ThreadPoolBulkhead {
         }
         // Relaxed: written only under `workers`, which we hold.
         let threads = shared.threads.load(Ordering::Relaxed);
-        if threads
-            .checked_add(capacity)
-            .map_or(true, |c| c > MAX_SLOTS)
-        {
-            return Err(BuildError::new(BuildErrorKind::TooLarge, &shared.name));
-        }
-        shared.queue_capacity.store(capacity, Ordering::Relaxed);
-        shared.set_capacity(threads, capacity);
+        total_slots(&shared.name, threads, capacity)?;
+        shared.set_size(threads, capacity);
         Ok(())
     }
 

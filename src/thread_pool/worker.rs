@@ -30,8 +30,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use super::handle::Runnable;
-use crate::admission::Slots;
-use crate::error::BuildError;
+use crate::admission::{Slots, MAX_SLOTS};
+use crate::error::{BuildError, BuildErrorKind};
 use crate::sync::queue::{Nudge, Queue};
 use crate::sync::thread::{self, JoinHandle};
 use crate::sync::{AtomicBool, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
@@ -110,6 +110,18 @@ impl WorkerCounters {
         }
         n
     }
+}
+
+/// The capacity of a pool of `threads` threads and `queue` queue places,
+/// or the error that refuses that size.
+pub(crate) fn total_slots(name: &str, threads: usize, queue: usize) -> Result<usize, BuildError> {
+    if threads == 0 {
+        return Err(BuildError::new(BuildErrorKind::ZeroThreads, name));
+    }
+    threads
+        .checked_add(queue)
+        .filter(|&c| c <= MAX_SLOTS)
+        .ok_or_else(|| BuildError::new(BuildErrorKind::TooLarge, name))
 }
 
 /// How many finished `spawn` jobs a worker may hold the slots of before it
@@ -261,12 +273,10 @@ impl Shared {
     fn defer_release(&self, me: &WorkerCounters) {
         // Relaxed: single writer (this worker); see `take_deferred`.
         let n = me.deferred.load(Ordering::Relaxed) + 1;
+        me.deferred.store(n, Ordering::Relaxed);
         // Relaxed: a tuning value.
         if n >= self.release_batch.load(Ordering::Relaxed) {
-            me.deferred.store(0, Ordering::Relaxed);
-            self.release_slots(n);
-        } else {
-            me.deferred.store(n, Ordering::Relaxed);
+            self.flush_deferred(me);
         }
     }
 
@@ -303,10 +313,14 @@ impl Shared {
         totals
     }
 
-    /// Sets the admission capacity to `threads + queue` and the release
-    /// batch to match. Called under `workers`.
-    pub(crate) fn set_capacity(&self, threads: usize, queue: usize) {
-        // Relaxed: a tuning value, read Relaxed by the workers.
+    /// Records a new size: the configured `threads` and `queue`, the
+    /// admission capacity `threads + queue` and the release batch to match.
+    /// Called under `workers`, after [`total_slots`] accepted the size.
+    pub(crate) fn set_size(&self, threads: usize, queue: usize) {
+        // Relaxed: configuration values written only under `workers`, read
+        // by stats and (the batch) by workers as tuning values.
+        self.threads.store(threads, Ordering::Relaxed);
+        self.queue_capacity.store(queue, Ordering::Relaxed);
         self.release_batch
             .store(release_batch(threads, threads + queue), Ordering::Relaxed);
         self.slots.set_capacity(threads + queue);
@@ -316,10 +330,6 @@ impl Shared {
     pub(crate) fn finish_cancelled(&self) {
         // Relaxed: ordered before readers by the slot release, as above.
         self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
-        self.release_slot();
-    }
-
-    fn release_slot(&self) {
         self.release_slots(1);
     }
 
@@ -471,8 +481,8 @@ fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCoun
         match next_job(&shared, &me) {
             Job::Exit => {
                 // Exit is sent once every slot is free, so nothing is
-                // deferred here.
-                debug_assert_eq!(me.take_deferred(), 0);
+                // deferred here. Relaxed: this worker's own counter.
+                debug_assert_eq!(me.deferred.load(Ordering::Relaxed), 0);
                 // Pass the token on so every other worker sees it too.
                 shared.queue.send(Job::Exit);
                 break;
