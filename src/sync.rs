@@ -256,6 +256,10 @@ pub(crate) mod queue {
         fn is_nudge(&self) -> bool;
     }
 
+    /// A preallocated bounded channel: crossbeam's array channel, or the
+    /// facade's locked deque under loom.
+    pub(crate) use chan::Bounded;
+
     /// The largest preallocated main channel (items); the rest overflows.
     pub(crate) const MAIN_CAPACITY_MAX: usize = 4096;
 
@@ -265,19 +269,19 @@ pub(crate) mod queue {
         use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 
         /// A preallocated array channel.
-        pub(super) struct Bounded<T> {
+        pub(crate) struct Bounded<T> {
             tx: Sender<T>,
             rx: Receiver<T>,
         }
 
         impl<T> Bounded<T> {
-            pub(super) fn new(capacity: usize) -> Self {
+            pub(crate) fn new(capacity: usize) -> Self {
                 let (tx, rx) = crossbeam_channel::bounded(capacity);
                 Bounded { tx, rx }
             }
 
             /// Sends unless full; gives the item back when full.
-            pub(super) fn try_send(&self, item: T) -> Result<(), T> {
+            pub(crate) fn try_send(&self, item: T) -> Result<(), T> {
                 match self.tx.try_send(item) {
                     Ok(()) => Ok(()),
                     Err(TrySendError::Full(item)) => Err(item),
@@ -288,7 +292,7 @@ pub(crate) mod queue {
                 }
             }
 
-            pub(super) fn try_recv(&self) -> Option<T> {
+            pub(crate) fn try_recv(&self) -> Option<T> {
                 match self.rx.try_recv() {
                     Ok(item) => Some(item),
                     Err(TryRecvError::Empty) => None,
@@ -299,15 +303,19 @@ pub(crate) mod queue {
             }
 
             /// Blocks until an item is there.
-            pub(super) fn recv(&self) -> T {
+            pub(crate) fn recv(&self) -> T {
                 match self.rx.recv() {
                     Ok(item) => item,
                     Err(_) => unreachable!("the channel holds its own sender"),
                 }
             }
 
-            pub(super) fn len(&self) -> usize {
+            pub(crate) fn len(&self) -> usize {
                 self.rx.len()
+            }
+
+            pub(crate) fn is_empty(&self) -> bool {
+                self.rx.is_empty()
             }
         }
 
@@ -351,14 +359,14 @@ pub(crate) mod queue {
         use std::collections::VecDeque;
 
         /// A bounded channel: `try_send` refuses when `capacity` items wait.
-        pub(super) struct Bounded<T> {
+        pub(crate) struct Bounded<T> {
             items: Mutex<VecDeque<T>>,
             ready: Condvar,
             capacity: usize,
         }
 
         impl<T> Bounded<T> {
-            pub(super) fn new(capacity: usize) -> Self {
+            pub(crate) fn new(capacity: usize) -> Self {
                 Bounded {
                     items: Mutex::new(VecDeque::new()),
                     ready: Condvar::new(),
@@ -366,7 +374,7 @@ pub(crate) mod queue {
                 }
             }
 
-            pub(super) fn try_send(&self, item: T) -> Result<(), T> {
+            pub(crate) fn try_send(&self, item: T) -> Result<(), T> {
                 let mut items = self.items.lock();
                 if items.len() >= self.capacity {
                     return Err(item);
@@ -377,11 +385,11 @@ pub(crate) mod queue {
                 Ok(())
             }
 
-            pub(super) fn try_recv(&self) -> Option<T> {
+            pub(crate) fn try_recv(&self) -> Option<T> {
                 self.items.lock().pop_front()
             }
 
-            pub(super) fn recv(&self) -> T {
+            pub(crate) fn recv(&self) -> T {
                 let mut items = self.items.lock();
                 loop {
                     if let Some(item) = items.pop_front() {
@@ -391,8 +399,12 @@ pub(crate) mod queue {
                 }
             }
 
-            pub(super) fn len(&self) -> usize {
+            pub(crate) fn len(&self) -> usize {
                 self.items.lock().len()
+            }
+
+            pub(crate) fn is_empty(&self) -> bool {
+                self.items.lock().is_empty()
             }
         }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use super::spent::SpentBins;
 use super::worker::{release_batch, total_slots, Counters, Shared, Workers};
 use super::ThreadPoolBulkhead;
 use crate::admission::Slots;
@@ -143,6 +144,7 @@ impl ThreadPoolBuilder {
             name: self.name,
             slots: Slots::new(capacity),
             queue: Queue::with_capacity(capacity),
+            spent: SpentBins::new(),
             threads: AtomicUsize::new(threads),
             queue_capacity: AtomicUsize::new(self.queue_capacity),
             cancel_queued: AtomicBool::new(false),

@@ -107,6 +107,9 @@ pub(crate) trait Runnable: Send + Sync {
     /// Drops the task unrun, counts it as cancelled, frees its slot, then
     /// publishes `TaskError::Cancelled`.
     fn cancel(&self, pool: &Shared);
+    /// Drops whatever the cell still holds of the user's (a result nobody
+    /// will take), leaving an empty allocation. Called by the last owner.
+    fn discard(&mut self);
 }
 
 impl<F, T> Runnable for TaskCell<F, T>
@@ -132,6 +135,13 @@ where
             pool.finish_cancelled();
             self.publish(Err(TaskError::Cancelled));
         }
+    }
+
+    fn discard(&mut self) {
+        // Out of the lock before it is dropped: a panicking destructor
+        // leaves the cell consistent.
+        let left = std::mem::replace(&mut *self.stage.lock(), Stage::Taken);
+        drop(left);
     }
 }
 

@@ -5,9 +5,12 @@
 //! * `worker.rs`: shared state, the worker loop, how the pool stops.
 //! * `handle.rs`: the task cell (closure and result in one allocation) and
 //!   [`TaskHandle`].
+//! * `spent.rs`: finished jobs' allocations, handed back in batches to be
+//!   freed by a submitting thread.
 
 mod builder;
 mod handle;
+mod spent;
 mod worker;
 
 pub use builder::ThreadPoolBuilder;
@@ -126,6 +129,7 @@ impl ThreadPoolBulkhead {
             .fetch_add(1, Ordering::Relaxed);
         let cell = Arc::new(TaskCell::new(f));
         self.shared.queue.send(Job::Task(cell.clone()));
+        self.shared.spent.free_one();
         TaskHandle::new(cell)
     }
 
@@ -138,7 +142,8 @@ impl ThreadPoolBulkhead {
             .counters
             .submitted
             .fetch_add(1, Ordering::Relaxed);
-        self.shared.queue.send(Job::Spawn(Box::new(f)));
+        self.shared.queue.send(Job::Spawn(Box::new(Some(f))));
+        self.shared.spent.free_one();
     }
 
     /// Submits a task if there is room now, without waiting.

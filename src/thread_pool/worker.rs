@@ -12,6 +12,9 @@
 //!    job (`spawn`) has no result: on pools with a long queue the worker
 //!    gives such slots back in batches, and always before it waits for work
 //!    ([`Shared::defer_release`]).
+//! 3. What is left of the job, an empty allocation (the closure ran, a
+//!    detached task's result was dropped), goes back to the submitters in
+//!    a batch, and a later submit frees it on its own thread (`spent.rs`).
 //!
 //! # How the pool stops
 //!
@@ -30,6 +33,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use super::handle::Runnable;
+use super::spent::{SpentBatch, SpentBins};
 use crate::admission::{Slots, MAX_SLOTS};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::sync::queue::{Nudge, Queue};
@@ -40,8 +44,9 @@ use crate::sync::{AtomicBool, AtomicUsize, CachePadded, Condvar, Mutex, Ordering
 pub(crate) enum Job {
     /// A task with a handle (closure and result slot in one allocation).
     Task(Arc<dyn Runnable>),
-    /// A fire-and-forget closure.
-    Spawn(Box<dyn FnOnce() + Send + 'static>),
+    /// A fire-and-forget closure, in an allocation that outlives the call
+    /// (see [`Once`]).
+    Spawn(Box<dyn Once>),
     /// Asks one worker to retire (the pool was shrunk).
     Retire,
     /// Every admitted task is done and the pool is shut down: exit, after
@@ -49,6 +54,24 @@ pub(crate) enum Job {
     Exit,
     /// Wakes a worker to look at the queue's overflow; carries nothing.
     Nudge,
+}
+
+/// A fire-and-forget closure that can be called through `&mut`, leaving
+/// its allocation behind, empty, to be freed elsewhere (see `spent.rs`).
+/// A `Box<dyn FnOnce>` frees its allocation inside the call.
+pub(crate) trait Once: Send {
+    /// Calls the closure, unless it was called already.
+    fn call_once(&mut self);
+}
+
+impl<F: FnOnce() + Send> Once for Option<F> {
+    fn call_once(&mut self) {
+        // The closure leaves the allocation before it runs, so a panic
+        // leaves it empty too.
+        if let Some(f) = self.take() {
+            f();
+        }
+    }
 }
 
 impl Nudge for Job {
@@ -181,6 +204,8 @@ pub(crate) struct Shared {
     pub(crate) slots: Slots,
     /// Admitted tasks waiting for a worker, plus control tokens.
     pub(crate) queue: Queue<Job>,
+    /// Finished jobs' allocations on their way back to a submitter.
+    pub(crate) spent: SpentBins,
     /// The configured thread count. Written under `workers`; read by stats
     /// (Relaxed: a configuration value, not a synchronisation point).
     pub(crate) threads: AtomicUsize,
@@ -341,8 +366,9 @@ impl Shared {
         }
     }
 
-    /// Runs or cancels one job popped from the queue, on worker `me`.
-    fn handle(&self, me: &WorkerCounters, job: Job) {
+    /// Runs or cancels one job popped from the queue, on worker `me`; what
+    /// is left of its allocation goes to `spent` if nobody else holds it.
+    fn handle(&self, me: &WorkerCounters, spent: &mut SpentBatch, job: Job) {
         // Acquire: pairs with the Release store in `cancel_queued()`, so a
         // worker that sees the flag also sees the shutdown that set it.
         let cancel = self.cancel_queued.load(Ordering::Acquire);
@@ -353,18 +379,28 @@ impl Shared {
                 } else {
                     task.run(self, me);
                 }
-                // Dropping the last reference may drop a result nobody
-                // joined; a panicking destructor must not kill the worker.
-                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(task)));
+                // With the handle gone, this is the last reference: drop the
+                // result nobody will join (a panicking destructor must not
+                // kill the worker) and keep the empty cell.
+                let emptied = panic::catch_unwind(AssertUnwindSafe(move || {
+                    let mut task = task;
+                    let cell = Arc::get_mut(&mut task)?;
+                    cell.discard();
+                    Some(task)
+                }));
+                if let Ok(Some(task)) = emptied {
+                    spent.push(&self.spent, Job::Task(task));
+                }
             }
-            Job::Spawn(f) => {
+            Job::Spawn(mut f) => {
                 if cancel {
                     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
                     self.finish_cancelled();
                 } else {
-                    let _ = Self::run_and_count(me, f);
+                    let _ = Self::run_and_count(me, || f.call_once());
                     self.defer_release(me);
                     self.task_done(me);
+                    spent.push(&self.spent, Job::Spawn(f));
                 }
             }
             Job::Retire | Job::Exit | Job::Nudge => {
@@ -442,14 +478,15 @@ impl Shared {
 /// short tasks the queue is empty only briefly, and a parked worker costs
 /// the submitter a wake-up system call. Under loom only the parking path
 /// exists.
-fn next_job(shared: &Shared, me: &WorkerCounters) -> Job {
+fn next_job(shared: &Shared, me: &WorkerCounters, spent: &mut SpentBatch) -> Job {
     let queue = &shared.queue;
     if let Some(job) = queue.try_recv() {
         return job;
     }
     // Nothing queued: give back the slots of finished spawns before waiting
-    // (see `Shared::defer_release`).
+    // (see `Shared::defer_release`), and what finished jobs left behind.
     shared.flush_deferred(me);
+    spent.hand_back(&shared.spent);
     #[cfg(not(loom))]
     for step in 0..IDLE_POLL_STEPS {
         if let Some(job) = queue.try_recv() {
@@ -477,8 +514,9 @@ const IDLE_POLL_STEPS: u32 = 16;
 fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCounters>>) {
     let id = shared.id();
     CURRENT_POOL.with(|c| c.set(id));
+    let mut spent = SpentBatch::new();
     loop {
-        match next_job(&shared, &me) {
+        match next_job(&shared, &me, &mut spent) {
             Job::Exit => {
                 // Exit is sent once every slot is free, so nothing is
                 // deferred here. Relaxed: this worker's own counter.
@@ -504,7 +542,7 @@ fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCoun
                 // A later grow took this retirement back: keep working.
             }
             Job::Nudge => {} // look at the queue again
-            job => shared.handle(&me, job),
+            job => shared.handle(&me, &mut spent, job),
         }
     }
     CURRENT_POOL.with(|c| c.set(0));
