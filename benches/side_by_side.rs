@@ -43,6 +43,14 @@ fn main() {
             Box::new(|| common::bulkheads_try_spawn_batch(&bulkheads, TASKS)),
         ),
         (
+            "bulkheads_submit_drop_handle",
+            Box::new(|| common::bulkheads_submit_batch(&bulkheads, TASKS)),
+        ),
+        (
+            "bulkheads_submit_join_all",
+            Box::new(|| common::bulkheads_submit_join_batch(&bulkheads, TASKS)),
+        ),
+        (
             "rayon_spawn",
             Box::new(|| common::rayon_spawn_batch(&rayon, TASKS)),
         ),
@@ -81,15 +89,16 @@ fn main() {
     for ((name, _), (t, m)) in contenders.iter().zip(times.iter().zip(&medians)) {
         println!("{name:<28} {:>8.2}ms {:>8.2}ms", ms(*m), ms(t[0]));
     }
-    let peers = &contenders[2..];
+    let ours = 4;
+    let peers = &contenders[ours..];
     print!("{:<28}", "ratio of medians ÷");
     for (name, _) in peers {
         print!(" {name:>24}");
     }
     println!();
-    for (i, (name, _)) in contenders[..2].iter().enumerate() {
+    for (i, (name, _)) in contenders[..ours].iter().enumerate() {
         print!("{name:<28}");
-        for j in 2..contenders.len() {
+        for j in ours..contenders.len() {
             print!(" {:>24.2}", ms(medians[i]) / ms(medians[j]));
         }
         println!();

@@ -90,12 +90,7 @@ fn throughput(c: &mut Criterion) {
     {
         let pool = bulkheads_pool();
         group.bench_function("bulkheads_submit_drop_handle", |b| {
-            b.iter(|| {
-                for i in 0..TASKS {
-                    let _detached = pool.submit(task(i)).expect("pool is running");
-                }
-                pool.wait_idle();
-            })
+            b.iter(|| common::bulkheads_submit_batch(&pool, TASKS))
         });
         report_sleeps("bulkheads_submit_drop_handle", TASKS, || {
             for i in 0..TASKS {

@@ -111,3 +111,48 @@ fn freeing_finished_jobs_on_a_submit_runs_no_user_code() {
     let inside_submit = drops.iter().filter(|&&inside| inside).count();
     assert_eq!(inside_submit, 0, "user values dropped inside a submit call");
 }
+
+#[test]
+fn a_task_detached_before_it_runs_still_runs_and_gives_its_slot_back() {
+    let _watchdog = Watchdog::arm("detached before running", Duration::from_secs(60));
+    common::quiet_intentional_panics();
+    let (threads, queue) = (1, 3);
+    let pool = common::pool("queued-detached", threads, queue);
+    let (gate, running) = common::occupy(&pool, threads);
+    let (tx, rx) = spies();
+    // Queued behind the blocker; handles dropped before they can run.
+    let spy = DropSpy(tx.clone());
+    drop(pool.try_submit(move || spy).unwrap());
+    drop(
+        pool.try_submit(|| -> u8 { panic!("intentional: a detached task panics") })
+            .unwrap(),
+    );
+    let (started, blocked) = (common::Started::new(), common::Gate::new());
+    drop(
+        pool.try_submit(common::blocker(&started, &blocked, ()))
+            .unwrap(),
+    );
+    assert_eq!(pool.stats().queued, queue);
+    gate.open();
+    running.into_iter().for_each(|h| h.join().unwrap());
+    // The result nobody can join is dropped by the worker.
+    let (name, in_submit) = rx.recv().unwrap();
+    assert_eq!(name.as_deref(), Some("queued-detached-0"));
+    assert!(!in_submit);
+    started.wait_for(1);
+    blocked.open();
+    pool.wait_idle();
+    let stats = pool.stats();
+    assert_eq!((stats.completed, stats.panicked), (3, 1));
+    assert_eq!((stats.active, stats.queued), (0, 0));
+    // Every slot is back: the pool admits its whole capacity again.
+    let (gate, handles) = common::occupy(&pool, threads);
+    let queued: Vec<_> = (0..queue).map(|_| pool.try_submit(|| 1).unwrap()).collect();
+    assert!(pool.try_submit(|| 1).unwrap_err().is_full());
+    gate.open();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(
+        queued.into_iter().map(|h| h.join().unwrap()).sum::<i32>(),
+        3
+    );
+}

@@ -208,6 +208,26 @@ pub fn bulkheads_spawn_batch(pool: &bulkheads::ThreadPoolBulkhead, n: usize) {
     pool.wait_idle();
 }
 
+/// `n` tasks through the blocking `submit`, each handle dropped at once
+/// (the task runs detached), then `wait_idle`.
+pub fn bulkheads_submit_batch(pool: &bulkheads::ThreadPoolBulkhead, n: usize) {
+    for i in 0..n {
+        drop(pool.submit(task(i)).expect("pool is running"));
+    }
+    pool.wait_idle();
+}
+
+/// `n` tasks through the blocking `submit`, keeping every handle, then
+/// joining them all in order.
+pub fn bulkheads_submit_join_batch(pool: &bulkheads::ThreadPoolBulkhead, n: usize) {
+    let handles: Vec<_> = (0..n)
+        .map(|i| pool.submit(task(i)).expect("pool is running"))
+        .collect();
+    for handle in handles {
+        handle.join().expect("a no-op task returns");
+    }
+}
+
 /// `n` tasks through `try_spawn`: on `Full` the closure comes back in
 /// `Rejected`, the producer yields and offers the same closure again, so
 /// every task runs exactly once. Then `wait_idle`.

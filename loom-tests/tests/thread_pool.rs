@@ -345,3 +345,49 @@ fn a_retiring_worker_gives_back_its_deferred_slots() {
         pool.wait_idle();
     });
 }
+
+/// A handle dropped on another thread while its task waits or runs: the
+/// worker either sees the handle alive and frees the slot before
+/// publishing, or finds itself the only owner and runs the task detached,
+/// keeping the slot until the queue runs dry. Either way a `submit`
+/// blocked on the full pool is admitted.
+#[test]
+fn a_handle_dropped_while_its_task_runs_never_strands_its_slot() {
+    loom::model(|| {
+        let pool = pool(0);
+        let first = pool.try_submit(|| 1).unwrap();
+        let dropper = thread::spawn(move || drop(first));
+        let second = pool.submit(|| 2).expect("admitted once the slot is back");
+        assert_eq!(second.join().unwrap(), 2);
+        dropper.join().unwrap();
+        pool.wait_idle();
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.completed), (2, 2), "{stats:?}");
+    });
+}
+
+/// Finished jobs go back to the submitters in batches (two jobs under loom,
+/// one spare batch): a worker hands a full batch over, a later submit frees
+/// it and returns the empty batch, and the worker fills it again. The pool
+/// keeps running and counting through the round trip.
+#[test]
+fn finished_jobs_travel_back_to_a_submitter_and_the_pool_keeps_going() {
+    loom::model(|| {
+        let pool = Arc::new(pool(1));
+        pool.try_spawn(|| {}).unwrap();
+        drop(pool.try_submit(|| 1).unwrap());
+        let p = pool.clone();
+        let submitter = thread::spawn(move || {
+            p.spawn(|| {}).unwrap();
+            p.spawn(|| {}).unwrap();
+        });
+        submitter.join().unwrap();
+        pool.wait_idle();
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.submitted, stats.completed, stats.active, stats.queued),
+            (4, 4, 0, 0),
+            "{stats:?}"
+        );
+    });
+}

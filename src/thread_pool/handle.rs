@@ -107,6 +107,9 @@ pub(crate) trait Runnable: Send + Sync {
     /// Drops the task unrun, counts it as cancelled, frees its slot, then
     /// publishes `TaskError::Cancelled`.
     fn cancel(&self, pool: &Shared);
+    /// Runs the task as [`Shared::run_detached`] does: called by the only
+    /// owner, when the handle was dropped before the task ran.
+    fn run_detached(&mut self, pool: &Shared, me: &WorkerCounters);
     /// Drops whatever the cell still holds of the user's (a result nobody
     /// will take), leaving an empty allocation. Called by the last owner.
     fn discard(&mut self);
@@ -134,6 +137,12 @@ where
             let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
             pool.finish_cancelled();
             self.publish(Err(TaskError::Cancelled));
+        }
+    }
+
+    fn run_detached(&mut self, pool: &Shared, me: &WorkerCounters) {
+        if let Some(f) = self.take_closure() {
+            pool.run_detached(me, f);
         }
     }
 

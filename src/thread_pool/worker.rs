@@ -268,6 +268,19 @@ impl Shared {
         result
     }
 
+    /// Runs a closure whose result nobody can see (a `spawn`, or a task
+    /// whose handle was dropped) on worker `me`: counts it, drops its
+    /// result (or panic payload) here, and keeps its slot for a batched
+    /// release ([`Shared::defer_release`]). Nobody can wait on the result,
+    /// so the slot need not be free before it exists.
+    pub(crate) fn run_detached<T>(&self, me: &WorkerCounters, f: impl FnOnce() -> T) {
+        let result = Self::run_and_count(me, f);
+        // A destructor that panics must not take the worker down.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(result)));
+        self.defer_release(me);
+        self.task_done(me);
+    }
+
     /// Marks `me` busy, runs `f` catching a panic, counts the outcome.
     fn run_and_count<T>(
         me: &WorkerCounters,
@@ -373,9 +386,15 @@ impl Shared {
         // worker that sees the flag also sees the shutdown that set it.
         let cancel = self.cancel_queued.load(Ordering::Acquire);
         match job {
-            Job::Task(task) => {
+            Job::Task(mut task) => {
                 if cancel {
                     task.cancel(self);
+                } else if let Some(cell) = Arc::get_mut(&mut task) {
+                    // The handle was dropped before the task ran: nobody
+                    // can see its result, so it runs as a spawn would.
+                    cell.run_detached(self, me);
+                    spent.push(&self.spent, Job::Task(task));
+                    return;
                 } else {
                     task.run(self, me);
                 }
@@ -397,9 +416,7 @@ impl Shared {
                     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
                     self.finish_cancelled();
                 } else {
-                    let _ = Self::run_and_count(me, || f.call_once());
-                    self.defer_release(me);
-                    self.task_done(me);
+                    self.run_detached(me, || f.call_once());
                     spent.push(&self.spent, Job::Spawn(f));
                 }
             }
