@@ -127,6 +127,59 @@ fn one_caller_at_a_time_is_never_rejected() {
 }
 
 #[test]
+fn a_joined_task_has_freed_its_slot_even_where_slots_come_back_in_batches() {
+    // 256 slots on one thread: the worker keeps finished tasks' slots and
+    // gives them back in batches, while it has other work. A handle that
+    // sees its result first frees its slot itself.
+    for observe in ["join", "is_finished"] {
+        let capacity = 256;
+        let pool = common::pool("batched-joins", 1, capacity - 1);
+        let first = pool.try_submit(|| 1).unwrap();
+        let (started, gate) = (common::Started::new(), common::Gate::new());
+        let running = pool
+            .try_submit(common::blocker(&started, &gate, 2))
+            .unwrap();
+        // The worker ran `first` and is now inside `running`: it still
+        // holds `first`'s slot, waiting for a batch to fill.
+        started.wait_for(1);
+        match observe {
+            "join" => assert_eq!(first.join().unwrap(), 1),
+            _ => {
+                while !first.is_finished() {
+                    std::thread::yield_now();
+                }
+            }
+        }
+        // Every slot but the running task's is free. (Assert after opening
+        // the gate, so a failure does not leave the pool's drop waiting.)
+        let rest: Vec<_> = (0..capacity - 1)
+            .map_while(|i| pool.try_submit(move || i).ok())
+            .collect();
+        let one_more = pool.try_submit(|| 0).map_err(|r| r.is_full());
+        gate.open();
+        assert_eq!(
+            rest.len(),
+            capacity - 1,
+            "{observe}: admitted after the result was seen"
+        );
+        assert!(
+            matches!(one_more, Err(true)),
+            "{observe}: never a slot too many"
+        );
+        assert_eq!(running.join().unwrap(), 2);
+        for (i, h) in rest.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), i);
+        }
+        pool.wait_idle();
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.completed, stats.active, stats.queued),
+            (capacity + 1, 0, 0)
+        );
+    }
+}
+
+#[test]
 fn rejected_is_an_error_for_any_closure() {
     fn assert_error<E: std::error::Error>(_: &E) {}
     let pool = ThreadPoolBulkhead::builder("err")

@@ -391,3 +391,48 @@ fn finished_jobs_travel_back_to_a_submitter_and_the_pool_keeps_going() {
         );
     });
 }
+
+/// On a pool that gives slots back in batches (two slots here), a finished
+/// task's slot may still be held by its worker when the handle sees the
+/// result. The handle then frees it itself, or waits for the worker that
+/// is freeing it: either way, once `join` returns, both slots are free.
+#[test]
+fn a_joined_task_has_already_freed_its_slot_when_slots_come_back_in_batches() {
+    loom::model(|| {
+        let pool = pool(1);
+        let first = pool.try_submit(|| 1).unwrap();
+        assert_eq!(first.join().unwrap(), 1);
+        let second = pool
+            .try_submit(|| 2)
+            .expect("the joined task's slot is free");
+        let third = pool.try_submit(|| 3).expect("and so is the other one");
+        assert_eq!(second.join().unwrap() + third.join().unwrap(), 5);
+        pool.wait_idle();
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.completed), (3, 3), "{stats:?}");
+    });
+}
+
+/// A task whose handle freed its slot while the worker still listed it:
+/// the worker frees nothing more for it, and the shutdown that follows
+/// still ends (the worker lets go of the task when the Exit token comes).
+#[test]
+fn a_slot_freed_by_its_handle_is_not_freed_again_by_the_worker() {
+    loom::model(|| {
+        let pool = Arc::new(pool(1));
+        let p = pool.clone();
+        let joiner = thread::spawn(move || {
+            let handle = p.try_submit(|| 1).unwrap();
+            assert!(handle.is_finished() || handle.join().is_ok());
+        });
+        joiner.join().unwrap();
+        pool.wait_idle();
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.submitted, stats.completed, stats.active, stats.queued),
+            (1, 1, 0, 0),
+            "{stats:?}"
+        );
+        pool.shutdown();
+    });
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::worker::{Shared, WorkerCounters};
 use crate::error::TaskError;
-use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// The life of a task, one state at a time.
 enum Stage<F, T> {
@@ -37,7 +37,19 @@ pub(crate) struct TaskCell<F, T> {
     /// it before blocking. Written once by the publisher, read by the
     /// handle.
     finished: AtomicBool,
+    /// Who gives the task's slot back, on pools that give slots back in
+    /// batches: `SLOT_OWED` until the worker (in a batch) or the handle (on
+    /// seeing the result) claims it; see [`TaskHandle`]'s `settle`.
+    slot: AtomicUsize,
 }
+
+/// The task's slot is still held after it finished; whoever claims it
+/// first frees it.
+const SLOT_OWED: usize = 0;
+/// The worker claimed it and is freeing it in a batch.
+const SLOT_SETTLING: usize = 1;
+/// Freed.
+const SLOT_FREE: usize = 2;
 
 impl<F, T> TaskCell<F, T>
 where
@@ -49,6 +61,7 @@ where
             stage: Mutex::new(Stage::Pending(f)),
             done: Condvar::new(),
             finished: AtomicBool::new(false),
+            slot: AtomicUsize::new(SLOT_OWED),
         }
     }
 
@@ -101,15 +114,24 @@ const SPIN_LIMIT: u32 = SPIN_PAUSES + 16;
 
 /// What a worker does with a queued task.
 pub(crate) trait Runnable: Send + Sync {
-    /// Runs the task on the current (worker) thread, counts it, frees its
-    /// slot, then publishes its result.
-    fn run(&self, pool: &Shared, me: &WorkerCounters);
+    /// Runs the task on the current (worker) thread and counts it, then
+    /// publishes its result. With `exact`, the slot is freed before the
+    /// result is published; otherwise the slot stays owed and the worker
+    /// adds the task to its batch ([`Runnable::claim_slot`]). Returns false
+    /// if there was nothing to run (the task was cancelled).
+    fn run(&self, pool: &Shared, me: &WorkerCounters, exact: bool) -> bool;
     /// Drops the task unrun, counts it as cancelled, frees its slot, then
     /// publishes `TaskError::Cancelled`.
     fn cancel(&self, pool: &Shared);
     /// Runs the task as [`Shared::run_detached`] does: called by the only
     /// owner, when the handle was dropped before the task ran.
     fn run_detached(&mut self, pool: &Shared, me: &WorkerCounters);
+    /// Called by the worker giving back a batch: claims the owed slot, or
+    /// returns false if the handle already freed it.
+    fn claim_slot(&self) -> bool;
+    /// Called by the worker after the batch's slots were freed: marks a
+    /// slot it claimed as free.
+    fn slot_freed(&self);
     /// Drops whatever the cell still holds of the user's (a result nobody
     /// will take), leaving an empty allocation. Called by the last owner.
     fn discard(&mut self);
@@ -120,13 +142,19 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(&self, pool: &Shared, me: &WorkerCounters) {
+    fn run(&self, pool: &Shared, me: &WorkerCounters, exact: bool) -> bool {
         let Some(f) = self.take_closure() else {
-            return;
+            return false;
         };
-        let result = pool.run_counted(me, f);
+        let result = Shared::run_and_count(me, f);
+        if exact {
+            pool.release_slots(1);
+            // Relaxed: `publish` takes the stage lock after this, and a
+            // joiner looks only after seeing the result.
+            self.slot.store(SLOT_FREE, Ordering::Relaxed);
+        }
         self.publish(result.map_err(TaskError::Panicked));
-        pool.task_done(me);
+        true
     }
 
     fn cancel(&self, pool: &Shared) {
@@ -136,6 +164,8 @@ where
             // down with it.
             let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
             pool.finish_cancelled();
+            // Relaxed: ordered before any joiner by `publish`, as in `run`.
+            self.slot.store(SLOT_FREE, Ordering::Relaxed);
             self.publish(Err(TaskError::Cancelled));
         }
     }
@@ -143,6 +173,27 @@ where
     fn run_detached(&mut self, pool: &Shared, me: &WorkerCounters) {
         if let Some(f) = self.take_closure() {
             pool.run_detached(me, f);
+        }
+    }
+
+    fn claim_slot(&self) -> bool {
+        // Relaxed: the compare-and-swap decides who frees the slot, and
+        // the worker learns nothing else from the handle's side.
+        self.slot
+            .compare_exchange(
+                SLOT_OWED,
+                SLOT_SETTLING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    fn slot_freed(&self) {
+        // Release: pairs with the Acquire load in `settle`, so a joiner
+        // that waited for this sees the batch's slots freed.
+        if self.slot.load(Ordering::Relaxed) == SLOT_SETTLING {
+            self.slot.store(SLOT_FREE, Ordering::Release);
         }
     }
 
@@ -159,6 +210,9 @@ trait Outcome<T>: Send + Sync {
     /// Takes the result, waiting until `deadline` (`None`: forever).
     fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>>;
     fn is_finished(&self) -> bool;
+    /// Called once the result is visible to the handle: makes sure the
+    /// task's slot is free before the caller goes on.
+    fn settle(&self, pool: &Shared);
 }
 
 impl<F, T> Outcome<T> for TaskCell<F, T>
@@ -193,6 +247,28 @@ where
         // Acquire: pairs with the Release store in `publish`.
         self.finished.load(Ordering::Acquire)
     }
+
+    fn settle(&self, pool: &Shared) {
+        // Relaxed on success: the handle frees the slot itself and needs
+        // nothing from the worker. Acquire on failure: pairs with the
+        // Release store in `slot_freed`, so a slot the worker freed is seen
+        // free by this caller.
+        match self
+            .slot
+            .compare_exchange(SLOT_OWED, SLOT_FREE, Ordering::Relaxed, Ordering::Acquire)
+        {
+            Ok(_) => pool.release_slots(1),
+            Err(SLOT_SETTLING) => {
+                // The worker is freeing it with its batch right now: one
+                // atomic operation away. Wait for that.
+                // Acquire: as above.
+                while self.slot.load(Ordering::Acquire) != SLOT_FREE {
+                    crate::sync::thread::yield_now();
+                }
+            }
+            Err(_) => {} // already free
+        }
+    }
 }
 
 /// A handle to a task submitted to a [`ThreadPoolBulkhead`](crate::ThreadPoolBulkhead).
@@ -217,14 +293,17 @@ where
 #[must_use = "dropping a TaskHandle detaches the task; call join() to get its result"]
 pub struct TaskHandle<T> {
     cell: Arc<dyn Outcome<T>>,
+    /// The pool, so that a handle that sees the result before the worker
+    /// gave the slot back can free it itself.
+    pool: Arc<Shared>,
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
-    pub(crate) fn new<F>(cell: Arc<TaskCell<F, T>>) -> Self
+    pub(crate) fn new<F>(cell: Arc<TaskCell<F, T>>, pool: Arc<Shared>) -> Self
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        TaskHandle { cell }
+        TaskHandle { cell, pool }
     }
 
     /// Waits for the task and returns its value, or why there is none:
@@ -249,7 +328,10 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
         match self.cell.take(None) {
-            Some(result) => result,
+            Some(result) => {
+                self.cell.settle(&self.pool);
+                result
+            }
             None => unreachable!("an untimed wait returns only with a result"),
         }
     }
@@ -276,7 +358,10 @@ impl<T: Send + 'static> TaskHandle<T> {
     pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, TaskHandle<T>> {
         let deadline = Instant::now().checked_add(timeout);
         match self.cell.take(deadline) {
-            Some(result) => Ok(result),
+            Some(result) => {
+                self.cell.settle(&self.pool);
+                Ok(result)
+            }
             None => Err(self),
         }
     }
@@ -296,7 +381,11 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.cell.is_finished()
+        let finished = self.cell.is_finished();
+        if finished {
+            self.cell.settle(&self.pool);
+        }
+        finished
     }
 }
 

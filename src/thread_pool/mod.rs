@@ -130,7 +130,7 @@ impl ThreadPoolBulkhead {
         let cell = Arc::new(TaskCell::new(f));
         self.shared.queue.send(Job::Task(cell.clone()));
         self.shared.spent.free_one();
-        TaskHandle::new(cell)
+        TaskHandle::new(cell, Arc::clone(&self.shared))
     }
 
     fn enqueue_spawn<F>(&self, f: F)

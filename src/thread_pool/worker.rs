@@ -147,21 +147,44 @@ pub(crate) fn total_slots(name: &str, threads: usize, queue: usize) -> Result<us
         .ok_or_else(|| BuildError::new(BuildErrorKind::TooLarge, name))
 }
 
-/// How many finished `spawn` jobs a worker may hold the slots of before it
-/// gives them back in one step: a thirty-second of the capacity per thread,
-/// at most 32, and 1 (give back at once) for pools under 64 slots a thread,
-/// where a held slot would be a noticeable share of the capacity.
-/// Under loom it is always 2, so the models run the batched path on their
-/// small pools.
+/// The largest release batch.
+const MAX_RELEASE_BATCH: usize = 32;
+
+/// How many finished jobs a worker may hold the slots of before it gives
+/// them back in one step: a thirty-second of the capacity per thread, at
+/// most 32, and 1 (give back at once, and a task's slot before its result
+/// is published) for pools under 64 slots a thread, where a held slot
+/// would be a noticeable share of the capacity.
+/// Under loom it is 2 on pools of two slots or more, so the models run the
+/// batched path on those and the exact path on pools of one slot.
 pub(crate) fn release_batch(threads: usize, capacity: usize) -> usize {
     #[cfg(loom)]
     {
-        let _ = (threads, capacity);
-        2
+        let _ = threads;
+        capacity.clamp(1, 2)
     }
     #[cfg(not(loom))]
     {
-        (capacity / threads.max(1) / 32).clamp(1, 32)
+        (capacity / threads.max(1) / 32).clamp(1, MAX_RELEASE_BATCH)
+    }
+}
+
+/// What a worker holds between jobs.
+pub(crate) struct Held {
+    /// Finished tasks whose slot this worker has not given back yet (their
+    /// handles may free it first). Never longer than the largest batch, so
+    /// it never grows past the capacity it starts with.
+    owed: Vec<Arc<dyn Runnable>>,
+    /// Finished jobs' empty allocations, on their way to a submitter.
+    spent: SpentBatch,
+}
+
+impl Held {
+    fn new() -> Self {
+        Held {
+            owed: Vec::with_capacity(MAX_RELEASE_BATCH),
+            spent: SpentBatch::new(),
+        }
     }
 }
 
@@ -253,36 +276,19 @@ impl Shared {
         CURRENT_POOL.with(|c| c.get() == id)
     }
 
-    /// Runs a closure as a task on worker `me`: marks it busy, catches a
-    /// panic, counts the outcome and frees the slot. The caller publishes
-    /// the result afterwards, so the slot is free before anyone can see the
-    /// result, and then calls [`Shared::task_done`].
-    pub(crate) fn run_counted<T>(
-        &self,
-        me: &WorkerCounters,
-        f: impl FnOnce() -> T,
-    ) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
-        let result = Self::run_and_count(me, f);
-        // This task's slot, and any this worker deferred, in one step.
-        self.release_slots(1 + me.take_deferred());
-        result
-    }
-
     /// Runs a closure whose result nobody can see (a `spawn`, or a task
-    /// whose handle was dropped) on worker `me`: counts it, drops its
-    /// result (or panic payload) here, and keeps its slot for a batched
-    /// release ([`Shared::defer_release`]). Nobody can wait on the result,
-    /// so the slot need not be free before it exists.
+    /// whose handle was dropped) on worker `me`: counts it and drops its
+    /// result (or panic payload) here. The worker then keeps its slot for a
+    /// batched release ([`Shared::defer_release`]): nobody can wait on the
+    /// result, so the slot need not be free before it exists.
     pub(crate) fn run_detached<T>(&self, me: &WorkerCounters, f: impl FnOnce() -> T) {
         let result = Self::run_and_count(me, f);
         // A destructor that panics must not take the worker down.
         let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(result)));
-        self.defer_release(me);
-        self.task_done(me);
     }
 
     /// Marks `me` busy, runs `f` catching a panic, counts the outcome.
-    fn run_and_count<T>(
+    pub(crate) fn run_and_count<T>(
         me: &WorkerCounters,
         f: impl FnOnce() -> T,
     ) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
@@ -297,33 +303,50 @@ impl Shared {
         result
     }
 
-    /// Keeps the slot of a finished `spawn` job instead of giving it back
-    /// now. Nobody waits on a spawn's result, so its slot may come back a
-    /// little later, in one `fetch_sub` for several jobs: while a producer
-    /// streams spawns, the workers then write the shared admission word
-    /// once per batch instead of once per job, and the producer's
-    /// compare-and-swap finds the word in its own cache. The slots come
-    /// back when the batch is full, with the next handle task's slot, when
-    /// the worker finds the queue empty (so `wait_idle`, a waiting
-    /// submitter and shutdown see them as soon as no work is queued), and
-    /// when it retires. Holding a slot longer never admits more than the
-    /// capacity; it can only refuse a little earlier, while work is queued.
-    fn defer_release(&self, me: &WorkerCounters) {
+    /// Keeps the slot of a finished job instead of giving it back now: a
+    /// `spawn` or detached task (nobody waits on its result), or, with
+    /// `owed`, a task whose handle may still want its result (the handle
+    /// frees the slot itself if it sees the result first; see
+    /// `TaskHandle`'s `settle`). The slots come back in one `fetch_sub` for
+    /// several jobs: while a producer streams tasks, the workers then write
+    /// the shared admission word once per batch instead of once per job,
+    /// and the producer's compare-and-swap finds the word in its own
+    /// cache. They come back when the batch is full, when the worker finds
+    /// the queue empty (so `wait_idle`, a waiting submitter and shutdown
+    /// see them as soon as no work is queued), and when it retires.
+    /// Holding a slot longer never admits more than the capacity; it can
+    /// only refuse a little earlier, while work is queued.
+    fn defer_release(&self, me: &WorkerCounters, held: &mut Held, owed: Option<Arc<dyn Runnable>>) {
+        if let Some(task) = owed {
+            held.owed.push(task);
+        }
         // Relaxed: single writer (this worker); see `take_deferred`.
         let n = me.deferred.load(Ordering::Relaxed) + 1;
         me.deferred.store(n, Ordering::Relaxed);
         // Relaxed: a tuning value.
         if n >= self.release_batch.load(Ordering::Relaxed) {
-            self.flush_deferred(me);
+            self.flush_deferred(me, held);
         }
     }
 
-    /// Gives back every slot `me` deferred.
-    pub(crate) fn flush_deferred(&self, me: &WorkerCounters) {
-        let n = me.take_deferred();
+    /// Gives back every slot `me` deferred, except those of owed tasks
+    /// whose handles freed them first; returns how many it freed.
+    pub(crate) fn flush_deferred(&self, me: &WorkerCounters, held: &mut Held) -> usize {
+        let mut n = me.take_deferred();
+        let Held { owed, spent } = held;
+        for task in owed.iter() {
+            if !task.claim_slot() {
+                n -= 1; // its handle freed it
+            }
+        }
         if n > 0 {
             self.release_slots(n);
         }
+        for task in owed.drain(..) {
+            task.slot_freed();
+            self.recycle_task(spent, task);
+        }
+        n
     }
 
     /// Marks a task run by [`Shared::run_counted`] as fully done: its
@@ -373,56 +396,86 @@ impl Shared {
 
     /// Gives `n` slots back; the release that empties a closed pool sends
     /// the Exit token.
-    fn release_slots(&self, n: usize) {
+    pub(crate) fn release_slots(&self, n: usize) {
         if self.slots.release_many(n).closed_and_empty {
             self.queue.send(Job::Exit);
         }
     }
 
     /// Runs or cancels one job popped from the queue, on worker `me`; what
-    /// is left of its allocation goes to `spent` if nobody else holds it.
-    fn handle(&self, me: &WorkerCounters, spent: &mut SpentBatch, job: Job) {
+    /// is left of its allocation goes to `held.spent` if nobody else holds
+    /// it.
+    fn handle(&self, me: &WorkerCounters, held: &mut Held, job: Job) {
         // Acquire: pairs with the Release store in `cancel_queued()`, so a
         // worker that sees the flag also sees the shutdown that set it.
         let cancel = self.cancel_queued.load(Ordering::Acquire);
         match job {
-            Job::Task(mut task) => {
-                if cancel {
-                    task.cancel(self);
-                } else if let Some(cell) = Arc::get_mut(&mut task) {
-                    // The handle was dropped before the task ran: nobody
-                    // can see its result, so it runs as a spawn would.
-                    cell.run_detached(self, me);
-                    spent.push(&self.spent, Job::Task(task));
-                    return;
-                } else {
-                    task.run(self, me);
-                }
-                // With the handle gone, this is the last reference: drop the
-                // result nobody will join (a panicking destructor must not
-                // kill the worker) and keep the empty cell.
-                let emptied = panic::catch_unwind(AssertUnwindSafe(move || {
-                    let mut task = task;
-                    let cell = Arc::get_mut(&mut task)?;
-                    cell.discard();
-                    Some(task)
-                }));
-                if let Ok(Some(task)) = emptied {
-                    spent.push(&self.spent, Job::Task(task));
-                }
-            }
+            Job::Task(task) => self.handle_task(me, held, task, cancel),
             Job::Spawn(mut f) => {
                 if cancel {
                     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
                     self.finish_cancelled();
                 } else {
                     self.run_detached(me, || f.call_once());
-                    spent.push(&self.spent, Job::Spawn(f));
+                    self.defer_release(me, held, None);
+                    self.task_done(me);
+                    held.spent.push(&self.spent, Job::Spawn(f));
                 }
             }
             Job::Retire | Job::Exit | Job::Nudge => {
                 unreachable!("control tokens are handled by the worker loop")
             }
+        }
+    }
+
+    /// The `Job::Task` arm of [`Shared::handle`], kept out of line so the
+    /// spawn path stays short.
+    #[inline(never)]
+    fn handle_task(
+        &self,
+        me: &WorkerCounters,
+        held: &mut Held,
+        mut task: Arc<dyn Runnable>,
+        cancel: bool,
+    ) {
+        if cancel {
+            task.cancel(self);
+        } else if let Some(cell) = Arc::get_mut(&mut task) {
+            // The handle was dropped before the task ran: nobody
+            // can see its result, so it runs as a spawn would.
+            cell.run_detached(self, me);
+            self.defer_release(me, held, None);
+            self.task_done(me);
+            held.spent.push(&self.spent, Job::Task(task));
+            return;
+        } else {
+            // Relaxed: a tuning value. A batch of one gives each
+            // slot back before the result is published.
+            let exact = self.release_batch.load(Ordering::Relaxed) <= 1;
+            if task.run(self, me, exact) && !exact {
+                // The slot is still held: the batch or the handle frees it.
+                self.defer_release(me, held, Some(task));
+                self.task_done(me);
+                return;
+            }
+            self.task_done(me);
+        }
+        self.recycle_task(&mut held.spent, task);
+    }
+
+    /// Keeps the cell of a finished task for a submitter to free, if this
+    /// is the last reference (the handle is gone), after dropping the
+    /// result nobody will join. A panicking destructor must not kill the
+    /// worker.
+    fn recycle_task(&self, spent: &mut SpentBatch, task: Arc<dyn Runnable>) {
+        let emptied = panic::catch_unwind(AssertUnwindSafe(move || {
+            let mut task = task;
+            let cell = Arc::get_mut(&mut task)?;
+            cell.discard();
+            Some(task)
+        }));
+        if let Ok(Some(task)) = emptied {
+            spent.push(&self.spent, Job::Task(task));
         }
     }
 
@@ -495,15 +548,15 @@ impl Shared {
 /// short tasks the queue is empty only briefly, and a parked worker costs
 /// the submitter a wake-up system call. Under loom only the parking path
 /// exists.
-fn next_job(shared: &Shared, me: &WorkerCounters, spent: &mut SpentBatch) -> Job {
+fn next_job(shared: &Shared, me: &WorkerCounters, held: &mut Held) -> Job {
     let queue = &shared.queue;
     if let Some(job) = queue.try_recv() {
         return job;
     }
-    // Nothing queued: give back the slots of finished spawns before waiting
+    // Nothing queued: give back the slots of finished jobs before waiting
     // (see `Shared::defer_release`), and what finished jobs left behind.
-    shared.flush_deferred(me);
-    spent.hand_back(&shared.spent);
+    shared.flush_deferred(me, held);
+    held.spent.hand_back(&shared.spent);
     #[cfg(not(loom))]
     for step in 0..IDLE_POLL_STEPS {
         if let Some(job) = queue.try_recv() {
@@ -531,19 +584,21 @@ const IDLE_POLL_STEPS: u32 = 16;
 fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCounters>>) {
     let id = shared.id();
     CURRENT_POOL.with(|c| c.set(id));
-    let mut spent = SpentBatch::new();
+    let mut held = Held::new();
     loop {
-        match next_job(&shared, &me, &mut spent) {
+        match next_job(&shared, &me, &mut held) {
             Job::Exit => {
-                // Exit is sent once every slot is free, so nothing is
-                // deferred here. Relaxed: this worker's own counter.
-                debug_assert_eq!(me.deferred.load(Ordering::Relaxed), 0);
+                // Exit is sent once every slot is free: any task this
+                // worker still owes a slot for had it freed by its handle,
+                // so this frees nothing; it only lets go of those tasks.
+                let freed = shared.flush_deferred(&me, &mut held);
+                debug_assert_eq!(freed, 0, "a slot was still held at Exit");
                 // Pass the token on so every other worker sees it too.
                 shared.queue.send(Job::Exit);
                 break;
             }
             Job::Retire => {
-                shared.flush_deferred(&me);
+                shared.flush_deferred(&me, &mut held);
                 let mut workers = shared.workers.lock();
                 if workers.pending_retire > 0 {
                     workers.pending_retire -= 1;
@@ -559,7 +614,7 @@ fn worker_loop(shared: Arc<Shared>, index: usize, me: Arc<CachePadded<WorkerCoun
                 // A later grow took this retirement back: keep working.
             }
             Job::Nudge => {} // look at the queue again
-            job => shared.handle(&me, &mut spent, job),
+            job => shared.handle(&me, &mut held, job),
         }
     }
     CURRENT_POOL.with(|c| c.set(0));
