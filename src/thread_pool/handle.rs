@@ -260,9 +260,19 @@ where
             Ok(_) => pool.release_slots(1),
             Err(SLOT_SETTLING) => {
                 // The worker is freeing it with its batch right now: one
-                // atomic operation away. Wait for that.
+                // atomic operation away. Spin for that (a yield is a system
+                // call, longer than the wait), yielding only if the worker
+                // was preempted. Under loom only the yield exists.
+                let mut spins = 0u32;
                 // Acquire: as above.
                 while self.slot.load(Ordering::Acquire) != SLOT_FREE {
+                    #[cfg(not(loom))]
+                    if spins < SPIN_PAUSES {
+                        spins += 1;
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    let _ = &mut spins;
                     crate::sync::thread::yield_now();
                 }
             }
