@@ -377,7 +377,8 @@ impl<T: Send + 'static> TaskHandle<T> {
     }
 
     /// Whether the task has finished (ran, panicked or was cancelled), so
-    /// that [`join`](TaskHandle::join) would not block.
+    /// that [`join`](TaskHandle::join) would not block. Once it returns
+    /// true, the task's slot in the pool is free, as after `join`.
     ///
     /// # Examples
     ///

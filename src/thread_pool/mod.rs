@@ -155,6 +155,12 @@ impl ThreadPoolBulkhead {
     /// or [`RejectReason::ShutDown`] after a shutdown. The refusal takes no
     /// lock and allocates nothing.
     ///
+    /// A task's slot is free by the time its result is visible through the
+    /// handle ([`TaskHandle::join`], [`TaskHandle::join_timeout`], or
+    /// [`TaskHandle::is_finished`] returning true). On pools that give slots
+    /// back in batches (see [`try_spawn`](Self::try_spawn)) the worker may
+    /// still hold it then; the handle frees it itself.
+    ///
     /// # Examples
     ///
     /// ```
@@ -253,8 +259,9 @@ impl ThreadPoolBulkhead {
     /// (fire and forget). Its panics are caught and counted in
     /// [`PoolStats::panicked`].
     ///
-    /// With no result to publish, the closure's slot may come back a little
-    /// after it returns: on a pool with at least 64 slots (threads plus
+    /// The closure's slot may come back a little after it returns (so may
+    /// a finished task's, until its handle sees the result; see
+    /// [`try_submit`](Self::try_submit)): on a pool with at least 64 slots (threads plus
     /// queue places) per thread, a worker gives such slots back in batches
     /// (a thirty-second of the slots per thread, at most 32) while it finds
     /// more work queued, and always before it waits for work. The slots
