@@ -190,8 +190,9 @@ where
     }
 
     fn slot_freed(&self) {
-        // Release: pairs with the Acquire load in `settle`, so a joiner
-        // that waited for this sees the batch's slots freed.
+        // Relaxed load: only this worker sets SETTLING on a cell in its
+        // batch. Release store: pairs with the Acquire load in `settle`,
+        // so a joiner that waited for this sees the batch's slots freed.
         if self.slot.load(Ordering::Relaxed) == SLOT_SETTLING {
             self.slot.store(SLOT_FREE, Ordering::Release);
         }
