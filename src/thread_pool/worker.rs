@@ -417,9 +417,7 @@ impl Shared {
                     self.finish_cancelled();
                 } else {
                     self.run_detached(me, || f.call_once());
-                    self.defer_release(me, held, None);
-                    self.task_done(me);
-                    held.spent.push(&self.spent, Job::Spawn(f));
+                    self.finish_detached(me, held, Job::Spawn(f));
                 }
             }
             Job::Retire | Job::Exit | Job::Nudge => {
@@ -444,9 +442,7 @@ impl Shared {
             // The handle was dropped before the task ran: nobody
             // can see its result, so it runs as a spawn would.
             cell.run_detached(self, me);
-            self.defer_release(me, held, None);
-            self.task_done(me);
-            held.spent.push(&self.spent, Job::Task(task));
+            self.finish_detached(me, held, Job::Task(task));
             return;
         } else {
             // Relaxed: a tuning value. A batch of one gives each
@@ -461,6 +457,15 @@ impl Shared {
             self.task_done(me);
         }
         self.recycle_task(&mut held.spent, task);
+    }
+
+    /// After [`Shared::run_detached`]: keeps the job's slot for a batched
+    /// release, marks the worker idle, and keeps the job's empty
+    /// allocation for a submitter to free.
+    fn finish_detached(&self, me: &WorkerCounters, held: &mut Held, spent: Job) {
+        self.defer_release(me, held, None);
+        self.task_done(me);
+        held.spent.push(&self.spent, spent);
     }
 
     /// Keeps the cell of a finished task for a submitter to free, if this
