@@ -4,7 +4,13 @@
 //! holding the closure, then its result, behind one small lock. The queue
 //! holds it as `Arc<dyn Runnable>` and the handle as `Arc<dyn Outcome<T>>`:
 //! two views of the same allocation.
+//!
+//! The cell is kept small, because a producer that keeps many handles keeps
+//! as many cells: for a task returning `()` or a word, the allocation is 56
+//! bytes (a 64-byte block in glibc's allocator), where a `TaskError` in the
+//! cell and a separate flag for "finished" made it 72 (an 80-byte block).
 
+use std::any::Any;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -12,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::worker::{Shared, WorkerCounters};
 use crate::error::TaskError;
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 
 /// The life of a task, one state at a time.
 enum Stage<F, T> {
@@ -21,9 +27,29 @@ enum Stage<F, T> {
     /// A worker took the closure and is running it.
     Running,
     /// Finished (or cancelled); the result waits for the handle.
-    Done(Result<T, TaskError>),
+    Done(Result<T, Failure>),
     /// The handle took the result.
     Taken,
+}
+
+/// What a task left instead of a value, one pointer wide so the cell stays
+/// small: the payload of its panic (boxed once more; panics are rare), or
+/// `None` if it was cancelled. The handle turns it into a [`TaskError`].
+struct Failure(Option<Box<Box<dyn Any + Send + 'static>>>);
+
+impl Failure {
+    fn panicked(payload: Box<dyn Any + Send + 'static>) -> Self {
+        Failure(Some(Box::new(payload)))
+    }
+
+    const CANCELLED: Failure = Failure(None);
+
+    fn into_error(self) -> TaskError {
+        match self.0 {
+            Some(payload) => TaskError::Panicked(*payload),
+            None => TaskError::Cancelled,
+        }
+    }
 }
 
 /// A task with its result slot, shared by the queue and the handle.
@@ -33,14 +59,14 @@ pub(crate) struct TaskCell<F, T> {
     stage: Mutex<Stage<F, T>>,
     /// Signalled once when the stage becomes Done; the handle waits here.
     done: Condvar,
-    /// Set (after the stage became Done) so a joiner can spin briefly on
-    /// it before blocking. Written once by the publisher, read by the
-    /// handle.
-    finished: AtomicBool,
-    /// Who gives the task's slot back, on pools that give slots back in
-    /// batches: `SLOT_OWED` until the worker (in a batch) or the handle (on
-    /// seeing the result) claims it; see [`TaskHandle`]'s `settle`.
-    slot: AtomicUsize,
+    /// `FINISHED` and the slot token, in one word. The publisher sets
+    /// `FINISHED` (after the stage became Done) so a joiner can spin
+    /// briefly on it before blocking; nothing else touches the word until
+    /// then. The token says who gives the task's slot back, on pools that
+    /// give slots back in batches: `SLOT_OWED` until the worker (in a
+    /// batch) or the handle (on seeing the result) claims it; see
+    /// [`TaskHandle`]'s `settle`.
+    state: AtomicUsize,
 }
 
 /// The task's slot is still held after it finished; whoever claims it
@@ -50,6 +76,9 @@ const SLOT_OWED: usize = 0;
 const SLOT_SETTLING: usize = 1;
 /// Freed.
 const SLOT_FREE: usize = 2;
+/// The result is published. Set once, with the token, by the publisher;
+/// every later value of the word keeps it.
+const FINISHED: usize = 4;
 
 impl<F, T> TaskCell<F, T>
 where
@@ -60,8 +89,7 @@ where
         TaskCell {
             stage: Mutex::new(Stage::Pending(f)),
             done: Condvar::new(),
-            finished: AtomicBool::new(false),
-            slot: AtomicUsize::new(SLOT_OWED),
+            state: AtomicUsize::new(SLOT_OWED),
         }
     }
 
@@ -76,15 +104,24 @@ where
         }
     }
 
-    fn publish(&self, result: Result<T, TaskError>) {
+    /// Stores the result and marks the cell finished, with the slot token
+    /// `slot` (`SLOT_FREE` if the slot was already given back).
+    fn publish(&self, result: Result<T, Failure>, slot: usize) {
         let mut stage = self.stage.lock();
         *stage = Stage::Done(result);
-        // Release: a joiner that sees `finished` (Acquire) then locks the
-        // stage; the flag is only a hint to stop spinning, the result itself
-        // travels under the lock.
-        self.finished.store(true, Ordering::Release);
+        // A plain store: until `FINISHED` is set nobody else writes the
+        // word (claims come after the result is seen). Release: a joiner
+        // that sees `FINISHED` (Acquire) then locks the stage; the flag is
+        // only a hint to stop spinning, the result itself travels under the
+        // lock.
+        self.state.store(FINISHED | slot, Ordering::Release);
         drop(stage);
         self.done.notify_all();
+    }
+
+    fn finished(&self) -> bool {
+        // Acquire: pairs with the Release store in `publish`.
+        self.state.load(Ordering::Acquire) & FINISHED != 0
     }
 
     /// Spins briefly for short tasks, so a round trip on an idle pool
@@ -92,8 +129,7 @@ where
     fn spin_until_finished(&self) {
         #[cfg(not(loom))]
         for i in 0..SPIN_LIMIT {
-            // Acquire: pairs with the Release store in `publish`.
-            if self.finished.load(Ordering::Acquire) {
+            if self.finished() {
                 return;
             }
             if i < SPIN_PAUSES {
@@ -147,13 +183,13 @@ where
             return false;
         };
         let result = Shared::run_and_count(me, f);
-        if exact {
+        let slot = if exact {
             pool.release_slots(1);
-            // Relaxed: `publish` takes the stage lock after this, and a
-            // joiner looks only after seeing the result.
-            self.slot.store(SLOT_FREE, Ordering::Relaxed);
-        }
-        self.publish(result.map_err(TaskError::Panicked));
+            SLOT_FREE
+        } else {
+            SLOT_OWED
+        };
+        self.publish(result.map_err(Failure::panicked), slot);
         true
     }
 
@@ -164,9 +200,7 @@ where
             // down with it.
             let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
             pool.finish_cancelled();
-            // Relaxed: ordered before any joiner by `publish`, as in `run`.
-            self.slot.store(SLOT_FREE, Ordering::Relaxed);
-            self.publish(Err(TaskError::Cancelled));
+            self.publish(Err(Failure::CANCELLED), SLOT_FREE);
         }
     }
 
@@ -179,10 +213,10 @@ where
     fn claim_slot(&self) -> bool {
         // Relaxed: the compare-and-swap decides who frees the slot, and
         // the worker learns nothing else from the handle's side.
-        self.slot
+        self.state
             .compare_exchange(
-                SLOT_OWED,
-                SLOT_SETTLING,
+                FINISHED | SLOT_OWED,
+                FINISHED | SLOT_SETTLING,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )
@@ -193,8 +227,8 @@ where
         // Relaxed load: only this worker sets SETTLING on a cell in its
         // batch. Release store: pairs with the Acquire load in `settle`,
         // so a joiner that waited for this sees the batch's slots freed.
-        if self.slot.load(Ordering::Relaxed) == SLOT_SETTLING {
-            self.slot.store(SLOT_FREE, Ordering::Release);
+        if self.state.load(Ordering::Relaxed) == FINISHED | SLOT_SETTLING {
+            self.state.store(FINISHED | SLOT_FREE, Ordering::Release);
         }
     }
 
@@ -227,7 +261,7 @@ where
         loop {
             if matches!(*stage, Stage::Done(_)) {
                 return match std::mem::replace(&mut *stage, Stage::Taken) {
-                    Stage::Done(result) => Some(result),
+                    Stage::Done(result) => Some(result.map_err(Failure::into_error)),
                     _ => unreachable!("checked above"),
                 };
             }
@@ -245,8 +279,7 @@ where
     }
 
     fn is_finished(&self) -> bool {
-        // Acquire: pairs with the Release store in `publish`.
-        self.finished.load(Ordering::Acquire)
+        self.finished()
     }
 
     fn settle(&self, pool: &Shared) {
@@ -254,19 +287,21 @@ where
         // nothing from the worker. Acquire on failure: pairs with the
         // Release store in `slot_freed`, so a slot the worker freed is seen
         // free by this caller.
-        match self
-            .slot
-            .compare_exchange(SLOT_OWED, SLOT_FREE, Ordering::Relaxed, Ordering::Acquire)
-        {
+        match self.state.compare_exchange(
+            FINISHED | SLOT_OWED,
+            FINISHED | SLOT_FREE,
+            Ordering::Relaxed,
+            Ordering::Acquire,
+        ) {
             Ok(_) => pool.release_slots(1),
-            Err(SLOT_SETTLING) => {
+            Err(state) if state == FINISHED | SLOT_SETTLING => {
                 // The worker is freeing it with its batch right now: one
                 // atomic operation away. Spin for that (a yield is a system
                 // call, longer than the wait), yielding only if the worker
                 // was preempted. Under loom only the yield exists.
                 let mut spins = 0u32;
                 // Acquire: as above.
-                while self.slot.load(Ordering::Acquire) != SLOT_FREE {
+                while self.state.load(Ordering::Acquire) != FINISHED | SLOT_FREE {
                     #[cfg(not(loom))]
                     if spins < SPIN_PAUSES {
                         spins += 1;
