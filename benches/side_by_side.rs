@@ -3,7 +3,9 @@
 //! two workers, then wait for all), run round-robin — one batch of each
 //! contender in turn, `ROUNDS` times — so every contender sees the same
 //! minutes of a noisy machine. Prints each contender's median and minimum
-//! batch time and the ratios of the medians.
+//! batch time and the ratios of the medians, and the page faults each
+//! contender's batches took (memory the allocator had given back to the
+//! system and asked for again).
 //!
 //! Run: `cargo bench --bench side_by_side` (about 20 s).
 
@@ -69,11 +71,17 @@ fn main() {
         batch();
     }
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(ROUNDS); contenders.len()];
+    let mut faults: Vec<Option<u64>> = vec![Some(0); contenders.len()];
     for _ in 0..ROUNDS {
-        for ((_, batch), t) in contenders.iter().zip(&mut times) {
+        for (((_, batch), t), f) in contenders.iter().zip(&mut times).zip(&mut faults) {
+            let before = common::minor_faults();
             let start = Instant::now();
             batch();
             t.push(start.elapsed());
+            *f = match (*f, before, common::minor_faults()) {
+                (Some(sum), Some(b), Some(a)) => Some(sum + (a - b)),
+                _ => None,
+            };
         }
     }
     let medians: Vec<Duration> = times
@@ -85,9 +93,17 @@ fn main() {
         .collect();
 
     println!("side_by_side: {ROUNDS} rounds of {TASKS} tasks, {THREADS} workers");
-    println!("{:<28} {:>10} {:>10}", "contender", "median", "min");
-    for ((name, _), (t, m)) in contenders.iter().zip(times.iter().zip(&medians)) {
-        println!("{name:<28} {:>8.2}ms {:>8.2}ms", ms(*m), ms(t[0]));
+    println!(
+        "{:<28} {:>10} {:>10} {:>14}",
+        "contender", "median", "min", "faults/batch"
+    );
+    for (((name, _), (t, m)), f) in contenders
+        .iter()
+        .zip(times.iter().zip(&medians))
+        .zip(&faults)
+    {
+        let f = f.map_or_else(|| "n/a".to_string(), |f| (f / ROUNDS as u64).to_string());
+        println!("{name:<28} {:>8.2}ms {:>8.2}ms {f:>14}", ms(*m), ms(t[0]));
     }
     let ours = 4;
     let peers = &contenders[ours..];

@@ -174,6 +174,18 @@ pub fn sleeps_during(f: impl FnOnce()) -> Option<u64> {
     Some(voluntary()? - before?)
 }
 
+/// Minor page faults of the whole process so far (field 10 of
+/// `/proc/self/stat`); `None` where that file does not exist (not Linux).
+/// A fault is the kernel handing the process a fresh page: memory the
+/// allocator gave back to the system and asks for again.
+pub fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces;
+    // count fields from the closing one: state is field 3, minflt field 10.
+    let after_name = stat.get(stat.rfind(')')? + 2..)?;
+    after_name.split(' ').nth(7)?.parse().ok()
+}
+
 /// Prints how often the producer slept during one extra, unmeasured batch.
 pub fn report_sleeps(name: &str, tasks: usize, batch: impl FnOnce()) {
     match sleeps_during(batch) {
