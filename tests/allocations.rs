@@ -1,4 +1,5 @@
-//! A rejection allocates nothing; a submitted task costs one allocation.
+//! A rejection allocates nothing; a submitted task costs one allocation,
+//! of 56 bytes on 64-bit targets for a task returning a word.
 
 mod common;
 
@@ -12,12 +13,15 @@ struct Counting;
 
 thread_local! {
     static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    /// The size of the largest allocation counted so far.
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
 // SAFETY: defers to the system allocator unchanged; only counts calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        let _ = LARGEST.try_with(|c| c.set(c.get().max(layout.size())));
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
@@ -34,6 +38,13 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// How many allocations `f` made on this thread, and the largest one.
+fn allocations_and_largest_during(f: impl FnOnce()) -> (usize, usize) {
+    LARGEST.with(|c| c.set(0));
+    let allocs = allocations_during(f);
+    (allocs, LARGEST.with(Cell::get))
+}
 
 fn allocations_during(f: impl FnOnce()) -> usize {
     let before = ALLOCS.with(Cell::get);
@@ -97,4 +108,36 @@ fn a_submitted_task_costs_one_allocation() {
         "{allocs} allocations for {spawned} spawned tasks"
     );
     pool.wait_idle();
+}
+
+/// A producer that keeps its handles keeps as many task cells; on 64-bit
+/// targets a task returning a word fits one 56-byte allocation (a 64-byte
+/// block in glibc's allocator).
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_task_returning_a_word_lives_in_56_bytes() {
+    let pool = ThreadPoolBulkhead::builder("small")
+        .threads(1)
+        .queue_capacity(8)
+        .build()
+        .unwrap();
+    let input = 20_u64;
+    let mut word = None;
+    let (allocs, largest) = allocations_and_largest_during(|| {
+        word = Some(pool.try_submit(move || input + 1).unwrap());
+    });
+    assert_eq!((allocs, word.unwrap().join().unwrap()), (1, 21));
+    assert!(largest <= 56, "a task cell of {largest} bytes");
+    let mut unit = None;
+    let (allocs, largest) = allocations_and_largest_during(|| {
+        unit = Some(
+            pool.try_submit(move || {
+                std::hint::black_box(input);
+            })
+            .unwrap(),
+        );
+    });
+    unit.unwrap().join().unwrap();
+    assert_eq!(allocs, 1);
+    assert!(largest <= 56, "a task cell of {largest} bytes");
 }
