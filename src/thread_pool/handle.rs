@@ -128,15 +128,11 @@ where
     /// usually avoids putting the joiner to sleep and waking it again.
     fn spin_until_finished(&self) {
         #[cfg(not(loom))]
-        for i in 0..SPIN_LIMIT {
+        for round in 0..SPIN_LIMIT {
             if self.finished() {
                 return;
             }
-            if i < SPIN_PAUSES {
-                std::hint::spin_loop();
-            } else {
-                crate::sync::thread::yield_now();
-            }
+            pause(round);
         }
     }
 }
@@ -147,6 +143,19 @@ where
 const SPIN_PAUSES: u32 = 64;
 #[cfg(not(loom))]
 const SPIN_LIMIT: u32 = SPIN_PAUSES + 16;
+
+/// Round `round` of a short busy-wait: a CPU pause hint for the first
+/// `SPIN_PAUSES` rounds, a yield to the scheduler after that. Under loom
+/// only the yield exists, so a model lets the other thread run.
+fn pause(round: u32) {
+    #[cfg(not(loom))]
+    if round < SPIN_PAUSES {
+        std::hint::spin_loop();
+        return;
+    }
+    let _ = round;
+    crate::sync::thread::yield_now();
+}
 
 /// What a worker does with a queued task.
 pub(crate) trait Runnable: Send + Sync {
@@ -298,18 +307,12 @@ where
                 // The worker is freeing it with its batch right now: one
                 // atomic operation away. Spin for that (a yield is a system
                 // call, longer than the wait), yielding only if the worker
-                // was preempted. Under loom only the yield exists.
-                let mut spins = 0u32;
+                // was preempted.
+                let mut round = 0u32;
                 // Acquire: as above.
                 while self.state.load(Ordering::Acquire) != FINISHED | SLOT_FREE {
-                    #[cfg(not(loom))]
-                    if spins < SPIN_PAUSES {
-                        spins += 1;
-                        std::hint::spin_loop();
-                        continue;
-                    }
-                    let _ = &mut spins;
-                    crate::sync::thread::yield_now();
+                    pause(round);
+                    round = round.saturating_add(1);
                 }
             }
             Err(_) => {} // already free
@@ -352,6 +355,14 @@ impl<T: Send + 'static> TaskHandle<T> {
         TaskHandle { cell, pool }
     }
 
+    /// Takes the result, waiting until `deadline` (`None`: forever), and
+    /// makes sure the task's slot is free before handing it over.
+    fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>> {
+        let result = self.cell.take(deadline)?;
+        self.cell.settle(&self.pool);
+        Some(result)
+    }
+
     /// Waits for the task and returns its value, or why there is none:
     /// [`TaskError::Panicked`] with the panic payload, or
     /// [`TaskError::Cancelled`] if a shutdown cancelled it before it ran.
@@ -373,11 +384,8 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
-        match self.cell.take(None) {
-            Some(result) => {
-                self.cell.settle(&self.pool);
-                result
-            }
+        match self.take(None) {
+            Some(result) => result,
             None => unreachable!("an untimed wait returns only with a result"),
         }
     }
@@ -403,11 +411,8 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// ```
     pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, TaskHandle<T>> {
         let deadline = Instant::now().checked_add(timeout);
-        match self.cell.take(deadline) {
-            Some(result) => {
-                self.cell.settle(&self.pool);
-                Ok(result)
-            }
+        match self.take(deadline) {
+            Some(result) => Ok(result),
             None => Err(self),
         }
     }

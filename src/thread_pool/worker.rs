@@ -349,8 +349,8 @@ impl Shared {
         n
     }
 
-    /// Marks a task run by [`Shared::run_counted`] as fully done: its
-    /// result (if any) is published. `wait_idle` waits for this too, so a
+    /// Marks the job a worker ran as fully done: its result (if any) is
+    /// published and its slot is freed or deferred. `wait_idle` waits for this too, so a
     /// handle is finished by the time the pool reports idle.
     pub(crate) fn task_done(&self, me: &WorkerCounters) {
         // Release: pairs with the Acquire loads in `worker_totals`, so a
