@@ -53,6 +53,15 @@ const CLOSED: u64 = 1 << 63;
 const SPIN_STEPS: u32 = 6;
 #[cfg(not(loom))]
 const BACKOFF_STEPS: u32 = 11;
+/// A yield that comes back later than this gave the CPU to another
+/// program for a time slice, not to a worker for a few tasks: sleeping
+/// until a slot frees would have been cheaper.
+#[cfg(not(loom))]
+const SLOW_YIELD: std::time::Duration = std::time::Duration::from_micros(200);
+/// After a slow yield, this many blocking acquires skip the yields and go
+/// from spinning straight to sleeping.
+#[cfg(not(loom))]
+const SKIP_YIELDS_AFTER_SLOW: usize = 1024;
 
 /// The largest capacity a [`Slots`] can hold (2^30 - 1). Larger capacities
 /// are clamped to it.
@@ -126,6 +135,12 @@ pub(crate) struct Slots {
     /// How many callers are inside a blocking acquire. Written by them,
     /// read by stats only, so Relaxed throughout.
     waiting: AtomicUsize,
+    /// How many more blocking acquires should skip yielding (see
+    /// [`SLOW_YIELD`]). A tuning hint written and read by blocked
+    /// acquirers only, so Relaxed throughout; a lost update between two
+    /// of them changes nothing but the count.
+    #[cfg(not(loom))]
+    skip_yields: AtomicUsize,
 }
 
 fn clamp(n: usize) -> u64 {
@@ -140,6 +155,8 @@ impl Slots {
             room: Gate::default(),
             idle: Gate::default(),
             waiting: AtomicUsize::new(0),
+            #[cfg(not(loom))]
+            skip_yields: AtomicUsize::new(0),
         }
     }
 
@@ -235,15 +252,16 @@ impl Slots {
         // A producer faster than its workers meets a full pool on nearly
         // every submit; a slot usually frees within microseconds. Spin, then
         // yield, before paying for a sleep and a wake-up (the same shape as
-        // crossbeam's `Backoff`). Under loom only the sleeping path exists.
+        // crossbeam's `Backoff`), unless yields have lately been slow (see
+        // `yield_once`). Under loom only the sleeping path exists.
         #[cfg(not(loom))]
         for step in 0..BACKOFF_STEPS {
             if step <= SPIN_STEPS {
                 for _ in 0..1u32 << step {
                     std::hint::spin_loop();
                 }
-            } else {
-                crate::sync::thread::yield_now();
+            } else if !self.yield_once() {
+                break;
             }
             match self.try_acquire() {
                 Err(Refused::Full) => {}
@@ -264,6 +282,30 @@ impl Slots {
         // Relaxed: a statistic.
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         result
+    }
+
+    /// One yielding step of a blocking acquire's backoff. A yield normally
+    /// hands the CPU to a worker of this pool, which frees slots, and is
+    /// back within microseconds. When another program is busy on the same
+    /// CPU, the scheduler gives it a whole time slice instead, over and
+    /// over; then sleeping (and being woken when a slot frees) is much
+    /// cheaper, so after one slow yield the next acquires skip yielding.
+    /// Returns false, without yielding, while they do.
+    #[cfg(not(loom))]
+    fn yield_once(&self) -> bool {
+        // Relaxed (both): a tuning hint, see `skip_yields`.
+        let skip = self.skip_yields.load(Ordering::Relaxed);
+        if skip > 0 {
+            self.skip_yields.store(skip - 1, Ordering::Relaxed);
+            return false;
+        }
+        let start = Instant::now();
+        crate::sync::thread::yield_now();
+        if start.elapsed() > SLOW_YIELD {
+            self.skip_yields
+                .store(SKIP_YIELDS_AFTER_SLOW, Ordering::Relaxed);
+        }
+        true
     }
 
     /// Sleeps until the count is zero or `deadline` passes; true if it
