@@ -8,6 +8,12 @@
 //! system and asked for again).
 //!
 //! Run: `cargo bench --bench side_by_side` (about 20 s).
+//!
+//! `HEAP_PAD=n` (bytes; a comma-separated list allocates several blocks)
+//! allocates and keeps blocks of that size before any pool is built. That
+//! moves where later allocations land relative to cache lines, which moves
+//! `submit` (BENCHMARKS.md, section 11): a sweep over a few sizes shows the
+//! spread a different program would see.
 
 mod common;
 
@@ -22,6 +28,15 @@ const ROUNDS: usize = 40;
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let _heap_pad: Vec<Vec<u8>> = std::env::var("HEAP_PAD")
+        .ok()
+        .map(|sizes| {
+            sizes
+                .split(',')
+                .map(|n| vec![0u8; n.trim().parse().expect("HEAP_PAD: sizes in bytes")])
+                .collect()
+        })
+        .unwrap_or_default();
     let bulkheads = ThreadPoolBulkhead::builder("side-by-side")
         .threads(THREADS)
         .queue_capacity(QUEUE)
