@@ -293,19 +293,36 @@ impl Slots {
     /// Returns false, without yielding, while they do.
     #[cfg(not(loom))]
     fn yield_once(&self) -> bool {
-        // Relaxed (both): a tuning hint, see `skip_yields`.
-        let skip = self.skip_yields.load(Ordering::Relaxed);
-        if skip > 0 {
-            self.skip_yields.store(skip - 1, Ordering::Relaxed);
+        if self.skipping_yields() {
             return false;
         }
         let start = Instant::now();
         crate::sync::thread::yield_now();
-        if start.elapsed() > SLOW_YIELD {
+        self.note_yield(start.elapsed());
+        true
+    }
+
+    /// Whether this blocking acquire should skip its yields; counts one
+    /// skip if so.
+    #[cfg(not(loom))]
+    fn skipping_yields(&self) -> bool {
+        // Relaxed (both): a tuning hint, see `skip_yields`.
+        let skip = self.skip_yields.load(Ordering::Relaxed);
+        if skip == 0 {
+            return false;
+        }
+        self.skip_yields.store(skip - 1, Ordering::Relaxed);
+        true
+    }
+
+    /// Records how long a yield took: a slow one starts a run of skips.
+    #[cfg(not(loom))]
+    fn note_yield(&self, took: std::time::Duration) {
+        if took > SLOW_YIELD {
+            // Relaxed: a tuning hint, see `skip_yields`.
             self.skip_yields
                 .store(SKIP_YIELDS_AFTER_SLOW, Ordering::Relaxed);
         }
-        true
     }
 
     /// Sleeps until the count is zero or `deadline` passes; true if it
@@ -524,5 +541,38 @@ mod tests {
         assert_eq!(huge.snapshot().capacity, MAX_SLOTS);
         huge.try_acquire().unwrap();
         assert_eq!(huge.snapshot().count, 1);
+    }
+
+    #[test]
+    fn one_slow_yield_skips_the_yields_of_the_next_waits_then_they_resume() {
+        let slots = Slots::new(1);
+        assert!(!slots.skipping_yields());
+        slots.note_yield(SLOW_YIELD / 2);
+        assert!(!slots.skipping_yields(), "a quick yield changes nothing");
+        slots.note_yield(SLOW_YIELD * 2);
+        for wait in 0..SKIP_YIELDS_AFTER_SLOW {
+            assert!(slots.skipping_yields(), "wait {wait} should skip");
+        }
+        assert!(!slots.skipping_yields(), "yields resume after the run");
+    }
+
+    #[test]
+    fn a_blocked_acquire_that_skips_yields_still_wakes_when_a_slot_frees() {
+        let slots = std::sync::Arc::new(Slots::new(1));
+        slots.try_acquire().unwrap();
+        slots.note_yield(SLOW_YIELD * 2);
+        let waiter = {
+            let slots = std::sync::Arc::clone(&slots);
+            std::thread::spawn(move || slots.acquire_until(None))
+        };
+        // The waiter counts itself just before it goes to sleep; it can
+        // only leave once a slot frees.
+        while slots.waiting() == 0 {
+            std::thread::yield_now();
+        }
+        assert_eq!(slots.snapshot().count, 1, "still held: the waiter waits");
+        slots.release();
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        assert_eq!(slots.snapshot().count, 1);
     }
 }
