@@ -262,7 +262,7 @@ impl ThreadPoolBulkhead {
     /// When no result is needed this is the cheaper way in: the closure
     /// travels in one box of its own size, without the result cell,
     /// locks and reference counts a handle needs (100,000 no-op tasks
-    /// ran about 20 % faster than `submit` with the handle dropped; see
+    /// took 20–45 % less time than with `submit` and the handle dropped; see
     /// BENCHMARKS.md).
     ///
     /// The closure's slot may come back a little after it returns (so may
