@@ -24,7 +24,6 @@ use crate::admission::Refused;
 use crate::error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected};
 use crate::stats::PoolStats;
 use crate::sync::Ordering;
-use handle::TaskCell;
 use worker::{total_slots, Job, Shared};
 
 /// A named, fixed-size pool of OS threads with a bounded queue.
@@ -127,10 +126,10 @@ impl ThreadPoolBulkhead {
             .counters
             .submitted
             .fetch_add(1, Ordering::Relaxed);
-        let cell = Arc::new(TaskCell::new(f));
-        self.shared.queue.send(Job::Task(cell.clone()));
+        let (task, handle) = handle::new_task(f, &self.shared);
+        self.shared.queue.send(Job::Task(task));
         self.shared.spent.free_one();
-        TaskHandle::new(cell, Arc::clone(&self.shared))
+        handle
     }
 
     fn enqueue_spawn<F>(&self, f: F)
