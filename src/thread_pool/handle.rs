@@ -9,21 +9,16 @@
 //! as many cells: for a task returning `()` or a word, the allocation is 56
 //! bytes (a 64-byte block in glibc's allocator), where a `TaskError` in the
 //! cell and a separate flag for "finished" made it 72 (an 80-byte block).
-//!
-//! Its parts come in two orders (see [`new_task`]), so that the stage,
-//! which the submitting thread and then a worker write, can be kept inside
-//! one cache line wherever in a line the allocator puts the cell.
 
 use std::any::Any;
 use std::fmt;
-use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::worker::{Shared, WorkerCounters};
 use crate::error::TaskError;
-use crate::sync::{thread, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 
 /// The life of a task, one state at a time.
 enum Stage<F, T> {
@@ -58,109 +53,12 @@ impl Failure {
 }
 
 /// A task with its result slot, shared by the queue and the handle.
-///
-/// Its parts come in one of two orders, `P` ([`StageFirst`] or
-/// [`StageLast`]), chosen per task by [`new_task`] so that the stage, the
-/// part both the submitting thread and a worker write, sits inside one
-/// cache line.
-#[repr(transparent)]
-struct TaskCell<F, T, P> {
-    parts: P,
-    _task: PhantomData<fn() -> (F, T)>,
-}
-
-/// Allocates the cell of a task submitted with a handle; returns the
-/// queue's view of it and the handle.
-///
-/// The two [`Parts`] orders put the stage 16 bytes apart, and the one is
-/// taken in which the stage would span fewer cache lines (`StageFirst`
-/// on a tie), guessing that this cell starts at the same offset within a
-/// line as the last one this thread allocated. Cells are blocks of one
-/// size, which glibc carves one after another and recycles among
-/// themselves, so the guess is nearly always right; a wrong one costs
-/// only speed. A stage split over two lines moves two lines between the
-/// submitting thread and a worker per task instead of one, and shares a
-/// line with the stage of the next cell, which another worker may be
-/// writing: `submit` took 1.3–1.9× as long (BENCHMARKS.md, sections 11
-/// and 12).
-pub(crate) fn new_task<F, T>(f: F, pool: &Arc<Shared>) -> (Arc<dyn Runnable>, TaskHandle<T>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let offset = LAST_CELL_OFFSET.with(|last| last.get());
-    if stage_last_fits_better::<F, T>(offset) {
-        split(Arc::new(TaskCell::<F, T, StageLast<F, T>>::new(f)), pool)
-    } else {
-        split(Arc::new(TaskCell::<F, T, StageFirst<F, T>>::new(f)), pool)
-    }
-}
-
-/// The queue's view and the handle of a new cell; notes where it landed.
-fn split<F, T, P>(
-    cell: Arc<TaskCell<F, T, P>>,
-    pool: &Arc<Shared>,
-) -> (Arc<dyn Runnable>, TaskHandle<T>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-    P: Parts<F, T>,
-{
-    let offset = line_offset(&*cell);
-    LAST_CELL_OFFSET.with(|last| last.set(offset));
-    let task: Arc<dyn Runnable> = cell.clone();
-    let handle = TaskHandle {
-        cell,
-        pool: Arc::clone(pool),
-    };
-    (task, handle)
-}
-
-thread::thread_local! {
-    /// Where within a cache line the last cell this thread allocated
-    /// starts; see [`new_task`].
-    static LAST_CELL_OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// The cache-line size of x86-64 and most 64-bit ARM cores.
-const CACHE_LINE: usize = 64;
-
-/// Where `value` starts within its cache line.
-fn line_offset<V>(value: &V) -> usize {
-    (value as *const V as usize) % CACHE_LINE
-}
-
-/// How many cache lines `len` bytes span when they start `start` bytes
-/// into a line.
-const fn lines_spanned(start: usize, len: usize) -> usize {
-    (start % CACHE_LINE + len + CACHE_LINE - 1) / CACHE_LINE
-}
-
-/// Where the stage starts in a cell of order [`StageFirst`]: its first
-/// field, at 0 (`repr(C)`).
-const fn stage_offset_first() -> usize {
-    0
-}
-
-/// Where the stage starts in a cell of order [`StageLast`]: after the
-/// signals, rounded up to the stage's alignment (`repr(C)`).
-fn stage_offset_last<F, T>() -> usize {
-    let align = std::mem::align_of::<Mutex<Stage<F, T>>>();
-    (std::mem::size_of::<Signals>() + align - 1) / align * align
-}
-
-/// Whether, for a cell starting `cell_offset` bytes into a cache line,
-/// the stage spans fewer lines in the [`StageLast`] order than in the
-/// [`StageFirst`] one.
-fn stage_last_fits_better<F, T>(cell_offset: usize) -> bool {
-    let len = std::mem::size_of::<Mutex<Stage<F, T>>>();
-    let first = cell_offset + stage_offset_first();
-    let last = cell_offset + stage_offset_last::<F, T>();
-    lines_spanned(last, len) < lines_spanned(first, len)
-}
-
-/// What the handle waits on.
-struct Signals {
+pub(crate) struct TaskCell<F, T> {
+    /// The task's stage. Written by the worker (Pending -> Running -> Done),
+    /// by a canceller (Pending -> Done) and by the handle (Done -> Taken).
+    stage: Mutex<Stage<F, T>>,
+    /// Signalled once when the stage becomes Done; the handle waits here.
+    done: Condvar,
     /// `FINISHED` and the slot token, in one word. The publisher sets
     /// `FINISHED` (after the stage became Done) so a joiner can spin
     /// briefly on it before blocking; nothing else touches the word until
@@ -169,58 +67,6 @@ struct Signals {
     /// batch) or the handle (on seeing the result) claims it; see
     /// [`TaskHandle`]'s `settle`.
     state: AtomicUsize,
-    /// Signalled once when the stage becomes Done; the handle waits here.
-    done: Condvar,
-}
-
-/// The parts of a [`TaskCell`], in some order.
-trait Parts<F, T>: Send + Sync + 'static {
-    /// The parts of a new task.
-    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self;
-    /// The task's stage. Written by the worker (Pending -> Running ->
-    /// Done), by a canceller (Pending -> Done) and by the handle (Done ->
-    /// Taken).
-    fn stage(&self) -> &Mutex<Stage<F, T>>;
-    /// The finished/slot word and the wait list.
-    fn signals(&self) -> &Signals;
-}
-
-/// The stage first, then the signals.
-#[repr(C)]
-struct StageFirst<F, T> {
-    stage: Mutex<Stage<F, T>>,
-    signals: Signals,
-}
-
-/// The signals first, then the stage: the stage starts 16 bytes later.
-#[repr(C)]
-struct StageLast<F, T> {
-    signals: Signals,
-    stage: Mutex<Stage<F, T>>,
-}
-
-impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for StageFirst<F, T> {
-    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self {
-        StageFirst { stage, signals }
-    }
-    fn stage(&self) -> &Mutex<Stage<F, T>> {
-        &self.stage
-    }
-    fn signals(&self) -> &Signals {
-        &self.signals
-    }
-}
-
-impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for StageLast<F, T> {
-    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self {
-        StageLast { signals, stage }
-    }
-    fn stage(&self) -> &Mutex<Stage<F, T>> {
-        &self.stage
-    }
-    fn signals(&self) -> &Signals {
-        &self.signals
-    }
 }
 
 /// The task's slot is still held after it finished; whoever claims it
@@ -234,39 +80,21 @@ const SLOT_FREE: usize = 2;
 /// every later value of the word keeps it.
 const FINISHED: usize = 4;
 
-impl<F, T, P> TaskCell<F, T, P>
+impl<F, T> TaskCell<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
-    P: Parts<F, T>,
 {
-    fn new(f: F) -> Self {
+    pub(crate) fn new(f: F) -> Self {
         TaskCell {
-            parts: P::new(
-                Mutex::new(Stage::Pending(f)),
-                Signals {
-                    state: AtomicUsize::new(SLOT_OWED),
-                    done: Condvar::new(),
-                },
-            ),
-            _task: PhantomData,
+            stage: Mutex::new(Stage::Pending(f)),
+            done: Condvar::new(),
+            state: AtomicUsize::new(SLOT_OWED),
         }
     }
 
-    fn stage(&self) -> &Mutex<Stage<F, T>> {
-        self.parts.stage()
-    }
-
-    fn state(&self) -> &AtomicUsize {
-        &self.parts.signals().state
-    }
-
-    fn done(&self) -> &Condvar {
-        &self.parts.signals().done
-    }
-
     fn take_closure(&self) -> Option<F> {
-        let mut stage = self.stage().lock();
+        let mut stage = self.stage.lock();
         match std::mem::replace(&mut *stage, Stage::Running) {
             Stage::Pending(f) => Some(f),
             other => {
@@ -279,21 +107,21 @@ where
     /// Stores the result and marks the cell finished, with the slot token
     /// `slot` (`SLOT_FREE` if the slot was already given back).
     fn publish(&self, result: Result<T, Failure>, slot: usize) {
-        let mut stage = self.stage().lock();
+        let mut stage = self.stage.lock();
         *stage = Stage::Done(result);
         // A plain store: until `FINISHED` is set nobody else writes the
         // word (claims come after the result is seen). Release: a joiner
         // that sees `FINISHED` (Acquire) then locks the stage; the flag is
         // only a hint to stop spinning, the result itself travels under the
         // lock.
-        self.state().store(FINISHED | slot, Ordering::Release);
+        self.state.store(FINISHED | slot, Ordering::Release);
         drop(stage);
-        self.done().notify_all();
+        self.done.notify_all();
     }
 
     fn finished(&self) -> bool {
         // Acquire: pairs with the Release store in `publish`.
-        self.state().load(Ordering::Acquire) & FINISHED != 0
+        self.state.load(Ordering::Acquire) & FINISHED != 0
     }
 
     /// Spins briefly for short tasks, so a round trip on an idle pool
@@ -354,11 +182,10 @@ pub(crate) trait Runnable: Send + Sync {
     fn discard(&mut self);
 }
 
-impl<F, T, P> Runnable for TaskCell<F, T, P>
+impl<F, T> Runnable for TaskCell<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
-    P: Parts<F, T>,
 {
     fn run(&self, pool: &Shared, me: &WorkerCounters, exact: bool) -> bool {
         let Some(f) = self.take_closure() else {
@@ -395,7 +222,7 @@ where
     fn claim_slot(&self) -> bool {
         // Relaxed: the compare-and-swap decides who frees the slot, and
         // the worker learns nothing else from the handle's side.
-        self.state()
+        self.state
             .compare_exchange(
                 FINISHED | SLOT_OWED,
                 FINISHED | SLOT_SETTLING,
@@ -409,15 +236,15 @@ where
         // Relaxed load: only this worker sets SETTLING on a cell in its
         // batch. Release store: pairs with the Acquire load in `settle`,
         // so a joiner that waited for this sees the batch's slots freed.
-        if self.state().load(Ordering::Relaxed) == FINISHED | SLOT_SETTLING {
-            self.state().store(FINISHED | SLOT_FREE, Ordering::Release);
+        if self.state.load(Ordering::Relaxed) == FINISHED | SLOT_SETTLING {
+            self.state.store(FINISHED | SLOT_FREE, Ordering::Release);
         }
     }
 
     fn discard(&mut self) {
         // Out of the lock before it is dropped: a panicking destructor
         // leaves the cell consistent.
-        let left = std::mem::replace(&mut *self.stage().lock(), Stage::Taken);
+        let left = std::mem::replace(&mut *self.stage.lock(), Stage::Taken);
         drop(left);
     }
 }
@@ -432,15 +259,14 @@ trait Outcome<T>: Send + Sync {
     fn settle(&self, pool: &Shared);
 }
 
-impl<F, T, P> Outcome<T> for TaskCell<F, T, P>
+impl<F, T> Outcome<T> for TaskCell<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
-    P: Parts<F, T>,
 {
     fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>> {
         self.spin_until_finished();
-        let mut stage = self.stage().lock();
+        let mut stage = self.stage.lock();
         loop {
             if matches!(*stage, Stage::Done(_)) {
                 return match std::mem::replace(&mut *stage, Stage::Taken) {
@@ -449,9 +275,9 @@ where
                 };
             }
             match deadline {
-                None => stage = self.done().wait(stage),
+                None => stage = self.done.wait(stage),
                 Some(deadline) => {
-                    let (s, timed_out) = self.done().wait_until(stage, deadline);
+                    let (s, timed_out) = self.done.wait_until(stage, deadline);
                     stage = s;
                     if timed_out && !matches!(*stage, Stage::Done(_)) {
                         return None;
@@ -470,7 +296,7 @@ where
         // nothing from the worker. Acquire on failure: pairs with the
         // Release store in `slot_freed`, so a slot the worker freed is seen
         // free by this caller.
-        match self.state().compare_exchange(
+        match self.state.compare_exchange(
             FINISHED | SLOT_OWED,
             FINISHED | SLOT_FREE,
             Ordering::Relaxed,
@@ -484,7 +310,7 @@ where
                 // was preempted.
                 let mut round = 0u32;
                 // Acquire: as above.
-                while self.state().load(Ordering::Acquire) != FINISHED | SLOT_FREE {
+                while self.state.load(Ordering::Acquire) != FINISHED | SLOT_FREE {
                     pause(round);
                     round = round.saturating_add(1);
                 }
@@ -522,6 +348,13 @@ pub struct TaskHandle<T> {
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
+    pub(crate) fn new<F>(cell: Arc<TaskCell<F, T>>, pool: Arc<Shared>) -> Self
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        TaskHandle { cell, pool }
+    }
+
     /// Takes the result, waiting until `deadline` (`None`: forever), and
     /// makes sure the task's slot is free before handing it over.
     fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>> {
@@ -613,143 +446,5 @@ impl<T> fmt::Debug for TaskHandle<T> {
         f.debug_struct("TaskHandle")
             .field("finished", &self.cell.is_finished())
             .finish()
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use crate::{TaskError, ThreadPoolBulkhead};
-    use std::mem::size_of;
-
-    /// The stage's first byte, relative to a cell starting `offset` bytes
-    /// into a cache line, in the order `new_task` picks.
-    fn chosen_stage_start<F: Send + 'static, T: Send + 'static>(offset: usize) -> usize {
-        if stage_last_fits_better::<F, T>(offset) {
-            offset + stage_offset_last::<F, T>()
-        } else {
-            offset + stage_offset_first()
-        }
-    }
-
-    #[test]
-    fn the_computed_stage_offsets_match_the_fields() {
-        fn task<V: Copy + Send + 'static>(value: V) -> impl FnOnce() -> V + Send + 'static {
-            move || value
-        }
-        fn check<V: Copy + Send + 'static>(value: V) {
-            let first = TaskCell::<_, V, StageFirst<_, V>>::new(task(value));
-            let last = TaskCell::<_, V, StageLast<_, V>>::new(task(value));
-            let start = |cell: usize, stage: usize| stage - cell;
-            assert_eq!(
-                start(
-                    &first as *const _ as usize,
-                    first.stage() as *const _ as usize
-                ),
-                stage_offset_first()
-            );
-            assert_eq!(
-                start(
-                    &last as *const _ as usize,
-                    last.stage() as *const _ as usize
-                ),
-                offset_last_of(&last)
-            );
-        }
-        fn offset_last_of<F, T>(_: &TaskCell<F, T, StageLast<F, T>>) -> usize {
-            stage_offset_last::<F, T>()
-        }
-        check(1usize);
-        check([7u8; 40]);
-        check(5u128);
-        check(());
-    }
-
-    #[test]
-    fn both_orders_take_the_same_room() {
-        fn same<F: Send + 'static, T: Send + 'static>() {
-            assert_eq!(
-                size_of::<TaskCell<F, T, StageFirst<F, T>>>(),
-                size_of::<TaskCell<F, T, StageLast<F, T>>>()
-            );
-        }
-        same::<fn() -> usize, usize>();
-        same::<fn() -> (), ()>();
-        same::<[u8; 40], String>();
-    }
-
-    #[test]
-    fn the_chosen_order_keeps_a_small_stage_in_one_cache_line() {
-        type F = fn() -> usize;
-        let len = size_of::<Mutex<Stage<F, usize>>>();
-        for offset in (0..CACHE_LINE).step_by(8) {
-            let start = chosen_stage_start::<F, usize>(offset);
-            assert_eq!(lines_spanned(start, len), 1, "cell at offset {offset}");
-        }
-        // StageFirst would split it here; the other order is taken.
-        assert!(stage_last_fits_better::<F, usize>(48));
-        assert!(!stage_last_fits_better::<F, usize>(0));
-    }
-
-    #[test]
-    fn the_chosen_order_never_spans_more_lines_than_the_other() {
-        fn check<F: Send + 'static, T: Send + 'static>() {
-            let len = size_of::<Mutex<Stage<F, T>>>();
-            for offset in (0..CACHE_LINE).step_by(8) {
-                let chosen = lines_spanned(chosen_stage_start::<F, T>(offset), len);
-                let first = lines_spanned(offset + stage_offset_first(), len);
-                let last = lines_spanned(offset + stage_offset_last::<F, T>(), len);
-                assert_eq!(chosen, first.min(last), "{len}-byte stage at {offset}");
-            }
-        }
-        check::<fn() -> usize, usize>();
-        check::<[u8; 40], ()>();
-        check::<[u8; 200], String>();
-    }
-
-    /// Makes this thread's next cell use the given order's guess.
-    fn guess_offset(offset: usize) {
-        LAST_CELL_OFFSET.with(|last| last.set(offset));
-    }
-
-    #[test]
-    fn tasks_in_either_order_run_join_and_cancel() {
-        let pool = ThreadPoolBulkhead::builder("orders")
-            .threads(1)
-            .queue_capacity(4)
-            .build()
-            .unwrap();
-        for offset in [0, 48] {
-            guess_offset(offset);
-            let value = pool.try_submit(move || offset + 1).unwrap().join();
-            assert!(matches!(value, Ok(v) if v == offset + 1));
-            guess_offset(offset);
-            let panicked = pool
-                .try_submit(|| -> usize { panic!("in a cell") })
-                .unwrap();
-            assert!(matches!(panicked.join(), Err(TaskError::Panicked(_))));
-        }
-        // Cancelled in both orders: a blocker holds the only worker.
-        let (go, gate) = std::sync::mpsc::channel::<()>();
-        let (started_tx, started) = std::sync::mpsc::channel::<()>();
-        let blocker = pool
-            .try_submit(move || {
-                started_tx.send(()).unwrap();
-                gate.recv().unwrap();
-            })
-            .unwrap();
-        started.recv().unwrap();
-        guess_offset(0);
-        let first = pool.try_submit(|| 1).unwrap();
-        guess_offset(48);
-        let last = pool.try_submit(|| 2).unwrap();
-        std::thread::scope(|scope| {
-            let stopper = scope.spawn(|| pool.shutdown_now());
-            assert!(matches!(first.join(), Err(TaskError::Cancelled)));
-            assert!(matches!(last.join(), Err(TaskError::Cancelled)));
-            go.send(()).unwrap();
-            assert!(blocker.join().is_ok());
-            assert_eq!(stopper.join().unwrap(), 2);
-        });
     }
 }

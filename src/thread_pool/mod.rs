@@ -24,6 +24,7 @@ use crate::admission::Refused;
 use crate::error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected};
 use crate::stats::PoolStats;
 use crate::sync::Ordering;
+use handle::TaskCell;
 use worker::{total_slots, Job, Shared};
 
 /// A named, fixed-size pool of OS threads with a bounded queue.
@@ -126,10 +127,10 @@ impl ThreadPoolBulkhead {
             .counters
             .submitted
             .fetch_add(1, Ordering::Relaxed);
-        let (task, handle) = handle::new_task(f, &self.shared);
-        self.shared.queue.send(Job::Task(task));
+        let cell = Arc::new(TaskCell::new(f));
+        self.shared.queue.send(Job::Task(cell.clone()));
         self.shared.spent.free_one();
-        handle
+        TaskHandle::new(cell, Arc::clone(&self.shared))
     }
 
     fn enqueue_spawn<F>(&self, f: F)
