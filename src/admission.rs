@@ -32,6 +32,8 @@
 //! lock, no allocation. All imports come from the `sync` facade so the loom
 //! models in `loom-tests/` check this very code.
 
+#[cfg(not(loom))]
+use std::time::Duration;
 use std::time::Instant;
 
 use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
@@ -57,7 +59,7 @@ const BACKOFF_STEPS: u32 = 11;
 /// program for a time slice, not to a worker for a few tasks: sleeping
 /// until a slot frees would have been cheaper.
 #[cfg(not(loom))]
-const SLOW_YIELD: std::time::Duration = std::time::Duration::from_micros(200);
+const SLOW_YIELD: Duration = Duration::from_micros(200);
 /// After a slow yield, this many blocking acquires skip the yields and go
 /// from spinning straight to sleeping.
 #[cfg(not(loom))]
@@ -257,9 +259,7 @@ impl Slots {
         #[cfg(not(loom))]
         for step in 0..BACKOFF_STEPS {
             if step <= SPIN_STEPS {
-                for _ in 0..1u32 << step {
-                    std::hint::spin_loop();
-                }
+                crate::sync::spin_step(step);
             } else if !self.yield_once() {
                 break;
             }
@@ -317,7 +317,7 @@ impl Slots {
 
     /// Records how long a yield took: a slow one starts a run of skips.
     #[cfg(not(loom))]
-    fn note_yield(&self, took: std::time::Duration) {
+    fn note_yield(&self, took: Duration) {
         if took > SLOW_YIELD {
             // Relaxed: a tuning hint, see `skip_yields`.
             self.skip_yields

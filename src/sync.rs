@@ -509,6 +509,16 @@ pub(crate) mod queue {
     }
 }
 
+/// Step `step` of an exponential busy-wait: `2^step` CPU pause hints.
+/// Shared by the backoffs that spin before they yield or sleep (a blocked
+/// acquire, an idle worker). Loom builds never spin.
+#[cfg(not(loom))]
+pub(crate) fn spin_step(step: u32) {
+    for _ in 0..1u32 << step {
+        std::hint::spin_loop();
+    }
+}
+
 /// Pads and aligns a value to its own cache line (128 bytes covers the
 /// adjacent-line prefetcher on x86_64 and the 128-byte lines of Apple
 /// silicon), so counters written by different threads do not false-share.

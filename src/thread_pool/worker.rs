@@ -350,8 +350,8 @@ impl Shared {
     }
 
     /// Marks the job a worker ran as fully done: its result (if any) is
-    /// published and its slot is freed or deferred. `wait_idle` waits for this too, so a
-    /// handle is finished by the time the pool reports idle.
+    /// published and its slot is freed or deferred. `wait_idle` waits for
+    /// this too, so a handle is finished by the time the pool reports idle.
     pub(crate) fn task_done(&self, me: &WorkerCounters) {
         // Release: pairs with the Acquire loads in `worker_totals`, so a
         // caller of `wait_idle` sees the published result.
@@ -568,9 +568,7 @@ fn next_job(shared: &Shared, me: &WorkerCounters, held: &mut Held) -> Job {
             return job;
         }
         if step <= IDLE_SPIN_STEPS {
-            for _ in 0..1u32 << step {
-                std::hint::spin_loop();
-            }
+            crate::sync::spin_step(step);
         } else {
             thread::yield_now();
         }
