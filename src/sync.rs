@@ -147,6 +147,18 @@ impl<T> Mutex<T> {
             self.inner.lock().unwrap_or_else(|e| e.into_inner())
         }
     }
+
+    /// The value, through a unique borrow: no locking, no atomic operation.
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        #[cfg(not(loom))]
+        {
+            self.inner.get_mut()
+        }
+        #[cfg(loom)]
+        {
+            self.inner.get_mut().unwrap_or_else(|e| e.into_inner())
+        }
+    }
 }
 
 impl<T: Default> Default for Mutex<T> {

@@ -93,6 +93,11 @@ where
         }
     }
 
+    /// Makes an emptied cell (stage `Taken`, no other owner) a new task's.
+    pub(crate) fn reset(&mut self, f: F) {
+        *self = TaskCell::new(f);
+    }
+
     fn take_closure(&self) -> Option<F> {
         let mut stage = self.stage.lock();
         match std::mem::replace(&mut *stage, Stage::Running) {
@@ -180,6 +185,9 @@ pub(crate) trait Runnable: Send + Sync {
     /// Drops whatever the cell still holds of the user's (a result nobody
     /// will take), leaving an empty allocation. Called by the last owner.
     fn discard(&mut self);
+    /// The allocation as `Any`, so a submitter can reuse an emptied cell
+    /// for a task of the same type (see `spent.rs`).
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 impl<F, T> Runnable for TaskCell<F, T>
@@ -214,7 +222,14 @@ where
     }
 
     fn run_detached(&mut self, pool: &Shared, me: &WorkerCounters) {
-        if let Some(f) = self.take_closure() {
+        let closure = match std::mem::replace(self.stage.get_mut(), Stage::Taken) {
+            Stage::Pending(f) => Some(f),
+            other => {
+                *self.stage.get_mut() = other;
+                None
+            }
+        };
+        if let Some(f) = closure {
             pool.run_detached(me, f);
         }
     }
@@ -244,8 +259,12 @@ where
     fn discard(&mut self) {
         // Out of the lock before it is dropped: a panicking destructor
         // leaves the cell consistent.
-        let left = std::mem::replace(&mut *self.stage.lock(), Stage::Taken);
+        let left = std::mem::replace(self.stage.get_mut(), Stage::Taken);
         drop(left);
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
     }
 }
 

@@ -24,7 +24,6 @@ use crate::admission::Refused;
 use crate::error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected};
 use crate::stats::PoolStats;
 use crate::sync::Ordering;
-use handle::TaskCell;
 use worker::{total_slots, Job, Shared};
 
 /// A named, fixed-size pool of OS threads with a bounded queue.
@@ -127,9 +126,8 @@ impl ThreadPoolBulkhead {
             .counters
             .submitted
             .fetch_add(1, Ordering::Relaxed);
-        let cell = Arc::new(TaskCell::new(f));
+        let cell = self.shared.spent.task_cell(f);
         self.shared.queue.send(Job::Task(cell.clone()));
-        self.shared.spent.free_one();
         TaskHandle::new(cell, Arc::clone(&self.shared))
     }
 
@@ -142,8 +140,9 @@ impl ThreadPoolBulkhead {
             .counters
             .submitted
             .fetch_add(1, Ordering::Relaxed);
-        self.shared.queue.send(Job::Spawn(Box::new(Some(f))));
-        self.shared.spent.free_one();
+        self.shared
+            .queue
+            .send(Job::Spawn(self.shared.spent.spawn_box(f)));
     }
 
     /// Submits a task if there is room now, without waiting.

@@ -1,4 +1,5 @@
-//! Finished jobs' allocations, sent back to be freed by a submitting thread.
+//! Finished jobs' allocations, sent back to be reused by a submitting
+//! thread.
 //!
 //! A job is allocated by the thread that submits it and would otherwise be
 //! freed by the worker that ran it. glibc's allocator (and most others)
@@ -6,24 +7,50 @@
 //! submitter's next allocation finds it with a cache miss and an atomic
 //! operation per block: in a stream of short tasks the submitter spent
 //! more than half its time in `malloc`. So a worker keeps the emptied
-//! allocations of the jobs it finished and hands them back in batches; the
-//! next submit frees one batch on its own thread, into its own allocator
-//! cache, where its next allocations find them.
+//! allocations of the jobs it finished and hands them back in batches.
+//!
+//! A submitting thread takes one batch at a time into a thread-local
+//! stash and reuses its allocations: a new task whose closure and result
+//! have the same types as an emptied cell is written into that cell (a
+//! spawned closure likewise into an emptied box), so a steady stream of
+//! one kind of task allocates and frees almost nothing. The reused cells
+//! also keep their places in memory: where a cell sits relative to cache
+//! lines matters to how fast it travels between threads (BENCHMARKS.md,
+//! sections 11 and 13), and a cell that is reused does not move. An
+//! allocation of another type is freed on the submitting thread, into its
+//! own allocator cache.
 //!
 //! Only empty allocations travel: a spawned closure has run (and was
 //! dropped) and a task's result was dropped before the job joins a batch
-//! (see [`Runnable::discard`](super::handle::Runnable::discard)), so freeing
-//! a batch runs no user code. A task whose handle is still alive is not
-//! kept: its handle frees it.
+//! (see [`Runnable::discard`](super::handle::Runnable::discard)), so
+//! reusing or freeing one runs no user code. A task whose handle is still
+//! alive is not kept: its handle frees it.
 //!
-//! Batches travel in a fixed set of `Vec`s allocated with the pool, so the
-//! round trip allocates nothing. A worker that finds no empty `Vec` (the
-//! submitters have not come back for the last ones) frees its batch
-//! itself. At most `(threads + SPARES) × BATCH` small allocations wait to
-//! be freed at any time.
+//! Batches travel in a fixed set of `Vec`s allocated with the pool (and one
+//! per submitting thread's stash, allocated the first time it takes a
+//! batch), so the round trip allocates nothing. A worker that finds no
+//! empty `Vec` (the submitters have not come back for the last ones) frees
+//! its batch itself. At most `(threads + SPARES) × BATCH` small
+//! allocations wait in the bins, and `BATCH` in each submitting thread's
+//! stash until its next submits or its exit.
 
-use super::worker::Job;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::handle::TaskCell;
+use super::worker::{Job, Once};
 use crate::sync::queue::Bounded;
+#[cfg(not(loom))]
+use crate::sync::thread;
+
+#[cfg(not(loom))]
+thread::thread_local! {
+    /// Emptied allocations this thread took from a pool's full bin, for
+    /// its next submits to reuse. At most `BATCH` of them, of any pool;
+    /// they hold nothing of the user's and no reference to a pool, and are
+    /// freed when the thread exits.
+    static STASH: RefCell<Vec<Job>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Jobs a worker collects before it hands them back.
 #[cfg(not(loom))]
@@ -60,19 +87,90 @@ impl SpentBins {
         bins
     }
 
-    /// Called by a submitting thread: frees one waiting batch, if there is
-    /// one, and returns its emptied `Vec` to the workers.
+    /// Called by a submitting thread for a new task: an emptied cell of
+    /// the same type from this thread's stash, reset to hold `f`, or a new
+    /// allocation.
     #[inline]
-    pub(crate) fn free_one(&self) {
-        // A cheap look first: most submits find nothing waiting.
-        if self.full.is_empty() {
-            return;
+    pub(crate) fn task_cell<F, T>(&self, f: F) -> Arc<TaskCell<F, T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if let Some(Job::Task(spent)) = self.take() {
+            if let Ok(mut cell) = spent.into_any().downcast::<TaskCell<F, T>>() {
+                // Always unique: a worker keeps only cells it owns alone.
+                if let Some(empty) = Arc::get_mut(&mut cell) {
+                    empty.reset(f);
+                    return cell;
+                }
+            }
         }
+        Arc::new(TaskCell::new(f))
+    }
+
+    /// As [`SpentBins::task_cell`], for a fire-and-forget closure.
+    #[inline]
+    pub(crate) fn spawn_box<F>(&self, f: F) -> Box<dyn Once>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if let Some(Job::Spawn(spent)) = self.take() {
+            if let Ok(mut empty) = spent.into_any().downcast::<Option<F>>() {
+                *empty = Some(f);
+                return empty;
+            }
+        }
+        Box::new(Some(f))
+    }
+
+    /// The next emptied allocation of this thread's stash, refilled from
+    /// the full bin when it ran dry. An allocation of the wrong type is
+    /// dropped by the caller: freed here, on the submitting thread, as
+    /// before there was reuse.
+    #[cfg(not(loom))]
+    #[inline]
+    fn take(&self) -> Option<Job> {
+        // `try_with`: a submit from a thread-local's destructor finds the
+        // stash gone and allocates. `try_borrow_mut`: nothing here runs
+        // user code, so the stash is never borrowed twice; if it were, a
+        // fresh allocation is the safe answer.
+        STASH
+            .try_with(|stash| {
+                let mut stash = stash.try_borrow_mut().ok()?;
+                if let Some(job) = stash.pop() {
+                    return Some(job);
+                }
+                // A cheap look first: most submits find nothing waiting.
+                if self.full.is_empty() {
+                    return None;
+                }
+                let mut batch = self.full.try_recv()?;
+                if stash.capacity() < BATCH {
+                    // This thread's first batch: its stash gets room once,
+                    // so the `Vec` it hands to the workers never grows.
+                    stash.reserve_exact(BATCH);
+                }
+                std::mem::swap(&mut *stash, &mut batch);
+                // Never full: only as many `Vec`s circulate as the bin
+                // holds.
+                let _ = self.empty.try_send(batch);
+                stash.pop()
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Under loom there is no stash: a cell holds loom's lock and condition
+    /// variable, which must not outlive the model's run in a thread-local.
+    /// A waiting batch is freed here instead, so its `Vec` still returns to
+    /// the workers.
+    #[cfg(loom)]
+    fn take(&self) -> Option<Job> {
         if let Some(mut batch) = self.full.try_recv() {
             batch.clear();
-            // Never full: only as many `Vec`s circulate as the bin holds.
             let _ = self.empty.try_send(batch);
         }
+        None
     }
 }
 

@@ -14,7 +14,8 @@
 //!    ([`Shared::defer_release`]).
 //! 3. What is left of the job, an empty allocation (the closure ran, a
 //!    detached task's result was dropped), goes back to the submitters in
-//!    a batch, and a later submit frees it on its own thread (`spent.rs`).
+//!    a batch, and a later submit reuses it for a task of the same type or
+//!    frees it on its own thread (`spent.rs`).
 //!
 //! # How the pool stops
 //!
@@ -27,6 +28,7 @@
 //! workers or resizes in between. No worker is ever asked to wait for itself,
 //! which is why dropping a pool on its own worker cannot deadlock.
 
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
@@ -62,15 +64,22 @@ pub(crate) enum Job {
 pub(crate) trait Once: Send {
     /// Calls the closure, unless it was called already.
     fn call_once(&mut self);
+    /// The allocation as `Any`, so a submitter can reuse it for a closure
+    /// of the same type (see `spent.rs`).
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
 }
 
-impl<F: FnOnce() + Send> Once for Option<F> {
+impl<F: FnOnce() + Send + 'static> Once for Option<F> {
     fn call_once(&mut self) {
         // The closure leaves the allocation before it runs, so a panic
         // leaves it empty too.
         if let Some(f) = self.take() {
             f();
         }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
     }
 }
 
