@@ -12,6 +12,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ use crate::error::TaskError;
 use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 
 /// The life of a task, one state at a time.
-enum Stage<F, T> {
+pub(crate) enum Stage<F, T> {
     /// Admitted and queued; the closure waits for a worker.
     Pending(F),
     /// A worker took the closure and is running it.
@@ -35,7 +36,7 @@ enum Stage<F, T> {
 /// What a task left instead of a value, one pointer wide so the cell stays
 /// small: the payload of its panic (boxed once more; panics are rare), or
 /// `None` if it was cancelled. The handle turns it into a [`TaskError`].
-struct Failure(Option<Box<Box<dyn Any + Send + 'static>>>);
+pub(crate) struct Failure(Option<Box<Box<dyn Any + Send + 'static>>>);
 
 impl Failure {
     fn panicked(payload: Box<dyn Any + Send + 'static>) -> Self {
@@ -53,12 +54,19 @@ impl Failure {
 }
 
 /// A task with its result slot, shared by the queue and the handle.
-pub(crate) struct TaskCell<F, T> {
-    /// The task's stage. Written by the worker (Pending -> Running -> Done),
-    /// by a canceller (Pending -> Done) and by the handle (Done -> Taken).
-    stage: Mutex<Stage<F, T>>,
-    /// Signalled once when the stage becomes Done; the handle waits here.
-    done: Condvar,
+///
+/// Its parts come in one of two orders, `P` ([`StageFirst`] or
+/// [`StageLast`]), so that the stage, which the submitting thread and then
+/// a worker write, can be kept inside one cache line wherever the
+/// allocator put the cell (see [`TaskCell::fits_its_place`]).
+#[repr(transparent)]
+pub(crate) struct TaskCell<F, T, P> {
+    parts: P,
+    _task: PhantomData<fn() -> (F, T)>,
+}
+
+/// What the handle waits on.
+pub(crate) struct Signals {
     /// `FINISHED` and the slot token, in one word. The publisher sets
     /// `FINISHED` (after the stage became Done) so a joiner can spin
     /// briefly on it before blocking; nothing else touches the word until
@@ -67,6 +75,95 @@ pub(crate) struct TaskCell<F, T> {
     /// batch) or the handle (on seeing the result) claims it; see
     /// [`TaskHandle`]'s `settle`.
     state: AtomicUsize,
+    /// Signalled once when the stage becomes Done; the handle waits here.
+    done: Condvar,
+}
+
+/// The parts of a [`TaskCell`], in some order.
+pub(crate) trait Parts<F, T>: Send + Sync + 'static {
+    /// The parts in the other order.
+    type Other: Parts<F, T>;
+    /// The parts of a new task.
+    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self;
+    /// The task's stage. Written by the worker (Pending -> Running ->
+    /// Done), by a canceller (Pending -> Done) and by the handle (Done ->
+    /// Taken).
+    fn stage(&self) -> &Mutex<Stage<F, T>>;
+    /// The stage, through a unique borrow.
+    fn stage_mut(&mut self) -> &mut Mutex<Stage<F, T>>;
+    /// The finished/slot word and the wait list.
+    fn signals(&self) -> &Signals;
+    /// Where the stage starts within the parts.
+    fn stage_offset() -> usize;
+}
+
+/// The stage first, then the signals.
+#[repr(C)]
+pub(crate) struct StageFirst<F, T> {
+    stage: Mutex<Stage<F, T>>,
+    signals: Signals,
+}
+
+/// The signals first, then the stage: the stage starts 16 bytes later.
+#[repr(C)]
+pub(crate) struct StageLast<F, T> {
+    signals: Signals,
+    stage: Mutex<Stage<F, T>>,
+}
+
+impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for StageFirst<F, T> {
+    type Other = StageLast<F, T>;
+    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self {
+        StageFirst { stage, signals }
+    }
+    fn stage(&self) -> &Mutex<Stage<F, T>> {
+        &self.stage
+    }
+    fn stage_mut(&mut self) -> &mut Mutex<Stage<F, T>> {
+        &mut self.stage
+    }
+    fn signals(&self) -> &Signals {
+        &self.signals
+    }
+    fn stage_offset() -> usize {
+        std::mem::offset_of!(Self, stage)
+    }
+}
+
+impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for StageLast<F, T> {
+    type Other = StageFirst<F, T>;
+    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self {
+        StageLast { signals, stage }
+    }
+    fn stage(&self) -> &Mutex<Stage<F, T>> {
+        &self.stage
+    }
+    fn stage_mut(&mut self) -> &mut Mutex<Stage<F, T>> {
+        &mut self.stage
+    }
+    fn signals(&self) -> &Signals {
+        &self.signals
+    }
+    fn stage_offset() -> usize {
+        std::mem::offset_of!(Self, stage)
+    }
+}
+
+/// Whether, in a cell starting `at` bytes into a cache line, the stage
+/// spans no more lines in the order `P` than in the other one.
+fn stage_fits<F, T, P: Parts<F, T>>(at: usize) -> bool {
+    let len = std::mem::size_of::<Mutex<Stage<F, T>>>();
+    lines_spanned(at + P::stage_offset(), len)
+        <= lines_spanned(at + <P::Other as Parts<F, T>>::stage_offset(), len)
+}
+
+/// The cache-line size of x86-64 and most 64-bit ARM cores.
+const CACHE_LINE: usize = 64;
+
+/// How many cache lines `len` bytes span when they start `start` bytes
+/// into a line.
+const fn lines_spanned(start: usize, len: usize) -> usize {
+    (start % CACHE_LINE + len + CACHE_LINE - 1) / CACHE_LINE
 }
 
 /// The task's slot is still held after it finished; whoever claims it
@@ -80,16 +177,22 @@ const SLOT_FREE: usize = 2;
 /// every later value of the word keeps it.
 const FINISHED: usize = 4;
 
-impl<F, T> TaskCell<F, T>
+impl<F, T, P> TaskCell<F, T, P>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
+    P: Parts<F, T>,
 {
     pub(crate) fn new(f: F) -> Self {
         TaskCell {
-            stage: Mutex::new(Stage::Pending(f)),
-            done: Condvar::new(),
-            state: AtomicUsize::new(SLOT_OWED),
+            parts: P::new(
+                Mutex::new(Stage::Pending(f)),
+                Signals {
+                    state: AtomicUsize::new(SLOT_OWED),
+                    done: Condvar::new(),
+                },
+            ),
+            _task: PhantomData,
         }
     }
 
@@ -98,8 +201,30 @@ where
         *self = TaskCell::new(f);
     }
 
+    /// Whether this cell's stage spans no more cache lines, where the cell
+    /// is, than it would in the other order. A stage split over two lines
+    /// moves two lines between the submitting thread and a worker per
+    /// task instead of one, and shares a line with the neighbouring cell:
+    /// `submit` took about twice as long when most cells were split
+    /// (BENCHMARKS.md, section 13). Only the address is read.
+    pub(crate) fn fits_its_place(&self) -> bool {
+        stage_fits::<F, T, P>(self as *const Self as usize % CACHE_LINE)
+    }
+
+    fn stage(&self) -> &Mutex<Stage<F, T>> {
+        self.parts.stage()
+    }
+
+    fn state(&self) -> &AtomicUsize {
+        &self.parts.signals().state
+    }
+
+    fn done(&self) -> &Condvar {
+        &self.parts.signals().done
+    }
+
     fn take_closure(&self) -> Option<F> {
-        let mut stage = self.stage.lock();
+        let mut stage = self.stage().lock();
         match std::mem::replace(&mut *stage, Stage::Running) {
             Stage::Pending(f) => Some(f),
             other => {
@@ -112,21 +237,21 @@ where
     /// Stores the result and marks the cell finished, with the slot token
     /// `slot` (`SLOT_FREE` if the slot was already given back).
     fn publish(&self, result: Result<T, Failure>, slot: usize) {
-        let mut stage = self.stage.lock();
+        let mut stage = self.stage().lock();
         *stage = Stage::Done(result);
         // A plain store: until `FINISHED` is set nobody else writes the
         // word (claims come after the result is seen). Release: a joiner
         // that sees `FINISHED` (Acquire) then locks the stage; the flag is
         // only a hint to stop spinning, the result itself travels under the
         // lock.
-        self.state.store(FINISHED | slot, Ordering::Release);
+        self.state().store(FINISHED | slot, Ordering::Release);
         drop(stage);
-        self.done.notify_all();
+        self.done().notify_all();
     }
 
     fn finished(&self) -> bool {
         // Acquire: pairs with the Release store in `publish`.
-        self.state.load(Ordering::Acquire) & FINISHED != 0
+        self.state().load(Ordering::Acquire) & FINISHED != 0
     }
 
     /// Spins briefly for short tasks, so a round trip on an idle pool
@@ -190,10 +315,11 @@ pub(crate) trait Runnable: Send + Sync {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
-impl<F, T> Runnable for TaskCell<F, T>
+impl<F, T, P> Runnable for TaskCell<F, T, P>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
+    P: Parts<F, T>,
 {
     fn run(&self, pool: &Shared, me: &WorkerCounters, exact: bool) -> bool {
         let Some(f) = self.take_closure() else {
@@ -222,10 +348,10 @@ where
     }
 
     fn run_detached(&mut self, pool: &Shared, me: &WorkerCounters) {
-        let closure = match std::mem::replace(self.stage.get_mut(), Stage::Taken) {
+        let closure = match std::mem::replace(self.parts.stage_mut().get_mut(), Stage::Taken) {
             Stage::Pending(f) => Some(f),
             other => {
-                *self.stage.get_mut() = other;
+                *self.parts.stage_mut().get_mut() = other;
                 None
             }
         };
@@ -237,7 +363,7 @@ where
     fn claim_slot(&self) -> bool {
         // Relaxed: the compare-and-swap decides who frees the slot, and
         // the worker learns nothing else from the handle's side.
-        self.state
+        self.state()
             .compare_exchange(
                 FINISHED | SLOT_OWED,
                 FINISHED | SLOT_SETTLING,
@@ -251,15 +377,15 @@ where
         // Relaxed load: only this worker sets SETTLING on a cell in its
         // batch. Release store: pairs with the Acquire load in `settle`,
         // so a joiner that waited for this sees the batch's slots freed.
-        if self.state.load(Ordering::Relaxed) == FINISHED | SLOT_SETTLING {
-            self.state.store(FINISHED | SLOT_FREE, Ordering::Release);
+        if self.state().load(Ordering::Relaxed) == FINISHED | SLOT_SETTLING {
+            self.state().store(FINISHED | SLOT_FREE, Ordering::Release);
         }
     }
 
     fn discard(&mut self) {
         // Out of the lock before it is dropped: a panicking destructor
         // leaves the cell consistent.
-        let left = std::mem::replace(self.stage.get_mut(), Stage::Taken);
+        let left = std::mem::replace(self.parts.stage_mut().get_mut(), Stage::Taken);
         drop(left);
     }
 
@@ -278,14 +404,15 @@ trait Outcome<T>: Send + Sync {
     fn settle(&self, pool: &Shared);
 }
 
-impl<F, T> Outcome<T> for TaskCell<F, T>
+impl<F, T, P> Outcome<T> for TaskCell<F, T, P>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
+    P: Parts<F, T>,
 {
     fn take(&self, deadline: Option<Instant>) -> Option<Result<T, TaskError>> {
         self.spin_until_finished();
-        let mut stage = self.stage.lock();
+        let mut stage = self.stage().lock();
         loop {
             if matches!(*stage, Stage::Done(_)) {
                 return match std::mem::replace(&mut *stage, Stage::Taken) {
@@ -294,9 +421,9 @@ where
                 };
             }
             match deadline {
-                None => stage = self.done.wait(stage),
+                None => stage = self.done().wait(stage),
                 Some(deadline) => {
-                    let (s, timed_out) = self.done.wait_until(stage, deadline);
+                    let (s, timed_out) = self.done().wait_until(stage, deadline);
                     stage = s;
                     if timed_out && !matches!(*stage, Stage::Done(_)) {
                         return None;
@@ -315,7 +442,7 @@ where
         // nothing from the worker. Acquire on failure: pairs with the
         // Release store in `slot_freed`, so a slot the worker freed is seen
         // free by this caller.
-        match self.state.compare_exchange(
+        match self.state().compare_exchange(
             FINISHED | SLOT_OWED,
             FINISHED | SLOT_FREE,
             Ordering::Relaxed,
@@ -329,7 +456,7 @@ where
                 // was preempted.
                 let mut round = 0u32;
                 // Acquire: as above.
-                while self.state.load(Ordering::Acquire) != FINISHED | SLOT_FREE {
+                while self.state().load(Ordering::Acquire) != FINISHED | SLOT_FREE {
                     pause(round);
                     round = round.saturating_add(1);
                 }
@@ -367,9 +494,10 @@ pub struct TaskHandle<T> {
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
-    pub(crate) fn new<F>(cell: Arc<TaskCell<F, T>>, pool: Arc<Shared>) -> Self
+    pub(crate) fn new<F, P>(cell: Arc<TaskCell<F, T, P>>, pool: Arc<Shared>) -> Self
     where
         F: FnOnce() -> T + Send + 'static,
+        P: Parts<F, T>,
     {
         TaskHandle { cell, pool }
     }
@@ -465,5 +593,102 @@ impl<T> fmt::Debug for TaskHandle<T> {
         f.debug_struct("TaskHandle")
             .field("finished", &self.cell.is_finished())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::thread_pool::spent::force_stage_last;
+    use crate::{TaskError, ThreadPoolBulkhead};
+    use std::mem::size_of;
+
+    type First<F, T> = TaskCell<F, T, StageFirst<F, T>>;
+    type Last<F, T> = TaskCell<F, T, StageLast<F, T>>;
+
+    #[test]
+    fn both_orders_take_the_same_room() {
+        fn same<F: Send + 'static, T: Send + 'static>() {
+            assert_eq!(size_of::<First<F, T>>(), size_of::<Last<F, T>>());
+        }
+        same::<fn() -> usize, usize>();
+        same::<fn(), ()>();
+        same::<[u8; 40], String>();
+    }
+
+    #[test]
+    fn one_order_keeps_a_small_stage_in_one_cache_line_at_every_offset() {
+        type F = fn() -> usize;
+        let len = size_of::<Mutex<Stage<F, usize>>>();
+        assert!(len <= 32, "a {len}-byte stage");
+        for at in (0..CACHE_LINE).step_by(8) {
+            let start = if stage_fits::<F, usize, StageFirst<F, usize>>(at) {
+                at + StageFirst::<F, usize>::stage_offset()
+            } else {
+                assert!(stage_fits::<F, usize, StageLast<F, usize>>(at));
+                at + StageLast::<F, usize>::stage_offset()
+            };
+            assert_eq!(lines_spanned(start, len), 1, "cell at offset {at}");
+        }
+        // The first order splits the stage at 48, the second at 32.
+        assert!(!stage_fits::<F, usize, StageFirst<F, usize>>(48));
+        assert!(!stage_fits::<F, usize, StageLast<F, usize>>(32));
+    }
+
+    #[test]
+    fn an_order_fits_exactly_when_it_spans_no_more_lines() {
+        fn check<F: Send + 'static, T: Send + 'static>() {
+            let len = size_of::<Mutex<Stage<F, T>>>();
+            for at in (0..CACHE_LINE).step_by(8) {
+                let first = lines_spanned(at + StageFirst::<F, T>::stage_offset(), len);
+                let last = lines_spanned(at + StageLast::<F, T>::stage_offset(), len);
+                assert_eq!(stage_fits::<F, T, StageFirst<F, T>>(at), first <= last);
+                assert_eq!(stage_fits::<F, T, StageLast<F, T>>(at), last <= first);
+            }
+        }
+        check::<fn() -> usize, usize>();
+        check::<[u8; 40], ()>();
+        check::<[u8; 200], String>();
+    }
+
+    #[test]
+    fn tasks_in_either_order_run_join_panic_and_cancel() {
+        let pool = ThreadPoolBulkhead::builder("orders")
+            .threads(1)
+            .queue_capacity(4)
+            .build()
+            .unwrap();
+        for last in [false, true] {
+            force_stage_last(last);
+            let value = pool.try_submit(move || usize::from(last) + 1).unwrap();
+            assert!(matches!(value.join(), Ok(v) if v == usize::from(last) + 1));
+            let panicked = pool
+                .try_submit(|| -> usize { panic!("in a cell") })
+                .unwrap();
+            assert!(matches!(panicked.join(), Err(TaskError::Panicked(_))));
+        }
+        // Cancelled in both orders: a blocker holds the only worker.
+        let (go, gate) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        force_stage_last(false);
+        let blocker = pool
+            .try_submit(move || {
+                started_tx.send(()).unwrap();
+                gate.recv().unwrap();
+            })
+            .unwrap();
+        started.recv().unwrap();
+        let first = pool.try_submit(|| 1).unwrap();
+        force_stage_last(true);
+        let last = pool.try_submit(|| 2).unwrap();
+        force_stage_last(false);
+        std::thread::scope(|scope| {
+            let stopper = scope.spawn(|| pool.shutdown_now());
+            assert!(matches!(first.join(), Err(TaskError::Cancelled)));
+            assert!(matches!(last.join(), Err(TaskError::Cancelled)));
+            go.send(()).unwrap();
+            assert!(blocker.join().is_ok());
+            assert_eq!(stopper.join().unwrap(), 2);
+        });
     }
 }

@@ -126,9 +126,9 @@ impl ThreadPoolBulkhead {
             .counters
             .submitted
             .fetch_add(1, Ordering::Relaxed);
-        let cell = self.shared.spent.task_cell(f);
-        self.shared.queue.send(Job::Task(cell.clone()));
-        TaskHandle::new(cell, Arc::clone(&self.shared))
+        let (task, handle) = self.shared.spent.new_task(f, &self.shared);
+        self.shared.queue.send(Job::Task(task));
+        handle
     }
 
     fn enqueue_spawn<F>(&self, f: F)

@@ -37,8 +37,8 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::handle::TaskCell;
-use super::worker::{Job, Once};
+use super::handle::{Parts, Runnable, StageFirst, StageLast, TaskCell, TaskHandle};
+use super::worker::{Job, Once, Shared};
 use crate::sync::queue::Bounded;
 #[cfg(not(loom))]
 use crate::sync::thread;
@@ -50,6 +50,19 @@ thread::thread_local! {
     /// they hold nothing of the user's and no reference to a pool, and are
     /// freed when the thread exits.
     static STASH: RefCell<Vec<Job>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(all(test, not(loom)))]
+thread::thread_local! {
+    /// Test hook: new cells on this thread take the second order.
+    static FORCE_STAGE_LAST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Test hook: whether new cells allocated on this thread take the second
+/// order of their parts (`StageLast`), so tests can run tasks in both.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn force_stage_last(last: bool) {
+    FORCE_STAGE_LAST.with(|force| force.set(last));
 }
 
 /// Jobs a worker collects before it hands them back.
@@ -87,28 +100,48 @@ impl SpentBins {
         bins
     }
 
-    /// Called by a submitting thread for a new task: an emptied cell of
-    /// the same type from this thread's stash, reset to hold `f`, or a new
+    /// Called by a submitting thread for a new task: the queue's view of
+    /// its cell and its handle. The cell is an emptied one of the same
+    /// types from this thread's stash, reset to hold `f`, or a new
     /// allocation.
+    ///
+    /// A reused cell whose stage would fit fewer cache lines in the other
+    /// order of its parts (see [`TaskCell::fits_its_place`]) is freed, and
+    /// the task gets a new cell in the other order. The allocator hands
+    /// the block just freed to the next allocation of its size, on the same
+    /// thread, so the new cell most likely lands where the old one was, in
+    /// the order that suits that place, and keeps it while it is reused.
+    /// A wrong guess costs only speed.
     #[inline]
-    pub(crate) fn task_cell<F, T>(&self, f: F) -> Arc<TaskCell<F, T>>
+    pub(crate) fn new_task<F, T>(
+        &self,
+        f: F,
+        pool: &Arc<Shared>,
+    ) -> (Arc<dyn Runnable>, TaskHandle<T>)
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         if let Some(Job::Task(spent)) = self.take() {
-            if let Ok(mut cell) = spent.into_any().downcast::<TaskCell<F, T>>() {
-                // Always unique: a worker keeps only cells it owns alone.
-                if let Some(empty) = Arc::get_mut(&mut cell) {
-                    empty.reset(f);
-                    return cell;
-                }
+            let spent = match spent
+                .into_any()
+                .downcast::<TaskCell<F, T, StageFirst<F, T>>>()
+            {
+                Ok(cell) => return reuse(cell, f, pool),
+                Err(other) => other,
+            };
+            if let Ok(cell) = spent.downcast::<TaskCell<F, T, StageLast<F, T>>>() {
+                return reuse(cell, f, pool);
             }
         }
-        Arc::new(TaskCell::new(f))
+        #[cfg(all(test, not(loom)))]
+        if FORCE_STAGE_LAST.with(std::cell::Cell::get) {
+            return split(Arc::new(TaskCell::<F, T, StageLast<F, T>>::new(f)), pool);
+        }
+        split(Arc::new(TaskCell::<F, T, StageFirst<F, T>>::new(f)), pool)
     }
 
-    /// As [`SpentBins::task_cell`], for a fire-and-forget closure.
+    /// As [`SpentBins::new_task`], for a fire-and-forget closure.
     #[inline]
     pub(crate) fn spawn_box<F>(&self, f: F) -> Box<dyn Once>
     where
@@ -172,6 +205,44 @@ impl SpentBins {
         }
         None
     }
+}
+
+/// The task for `f` in `cell`, an emptied cell of the same types, if it
+/// suits its place; otherwise in a new cell of the other order.
+fn reuse<F, T, P>(
+    mut cell: Arc<TaskCell<F, T, P>>,
+    f: F,
+    pool: &Arc<Shared>,
+) -> (Arc<dyn Runnable>, TaskHandle<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    P: Parts<F, T>,
+{
+    if cell.fits_its_place() {
+        // Always unique: a worker keeps only cells it owns alone.
+        if let Some(empty) = Arc::get_mut(&mut cell) {
+            empty.reset(f);
+            return split(cell, pool);
+        }
+    }
+    // Freed first, so that the new cell can take its place.
+    drop(cell);
+    split(Arc::new(TaskCell::<F, T, P::Other>::new(f)), pool)
+}
+
+/// The queue's view of a new task's cell, and its handle.
+fn split<F, T, P>(
+    cell: Arc<TaskCell<F, T, P>>,
+    pool: &Arc<Shared>,
+) -> (Arc<dyn Runnable>, TaskHandle<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    P: Parts<F, T>,
+{
+    let task: Arc<dyn Runnable> = cell.clone();
+    (task, TaskHandle::new(cell, Arc::clone(pool)))
 }
 
 /// The batch a worker is filling.
