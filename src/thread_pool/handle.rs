@@ -151,7 +151,7 @@ impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for StageLast<F, T> {
 
 /// Whether, in a cell starting `at` bytes into a cache line, the stage
 /// spans no more lines in the order `P` than in the other one.
-fn stage_fits<F, T, P: Parts<F, T>>(at: usize) -> bool {
+pub(crate) fn stage_fits<F, T, P: Parts<F, T>>(at: usize) -> bool {
     let len = std::mem::size_of::<Mutex<Stage<F, T>>>();
     lines_spanned(at + P::stage_offset(), len)
         <= lines_spanned(at + <P::Other as Parts<F, T>>::stage_offset(), len)
@@ -208,7 +208,13 @@ where
     /// `submit` took about twice as long when most cells were split
     /// (BENCHMARKS.md, section 13). Only the address is read.
     pub(crate) fn fits_its_place(&self) -> bool {
-        stage_fits::<F, T, P>(self as *const Self as usize % CACHE_LINE)
+        stage_fits::<F, T, P>(self.line_offset())
+    }
+
+    /// Where within its cache line this cell starts (its address, read
+    /// only).
+    pub(crate) fn line_offset(&self) -> usize {
+        self as *const Self as usize % CACHE_LINE
     }
 
     fn stage(&self) -> &Mutex<Stage<F, T>> {

@@ -34,13 +34,14 @@
 //! allocations wait in the bins, and `BATCH` in each submitting thread's
 //! stash until its next submits or its exit.
 
+use std::cell::Cell;
+#[cfg(not(loom))]
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::handle::{Parts, Runnable, StageFirst, StageLast, TaskCell, TaskHandle};
+use super::handle::{stage_fits, Parts, Runnable, StageFirst, StageLast, TaskCell, TaskHandle};
 use super::worker::{Job, Once, Shared};
 use crate::sync::queue::Bounded;
-#[cfg(not(loom))]
 use crate::sync::thread;
 
 #[cfg(not(loom))]
@@ -52,11 +53,22 @@ thread::thread_local! {
     static STASH: RefCell<Vec<Job>> = const { RefCell::new(Vec::new()) };
 }
 
+thread::thread_local! {
+    /// Where within a cache line the last new task cell this thread
+    /// allocated starts; see [`fresh`].
+    static LAST_NEW_CELL_AT: Cell<usize> = const { Cell::new(0) };
+}
+
 #[cfg(all(test, not(loom)))]
 thread::thread_local! {
     /// Test hook: new cells on this thread take the second order.
-    static FORCE_STAGE_LAST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static FORCE_STAGE_LAST: Cell<bool> = const { Cell::new(false) };
 }
+
+/// A place where the first order splits a small stage over two cache
+/// lines (for the test hook).
+#[cfg(all(test, not(loom)))]
+const STAGE_FIRST_SPLITS: usize = 48;
 
 /// Test hook: whether new cells allocated on this thread take the second
 /// order of their parts (`StageLast`), so tests can run tasks in both.
@@ -134,11 +146,7 @@ impl SpentBins {
                 return reuse(cell, f, pool);
             }
         }
-        #[cfg(all(test, not(loom)))]
-        if FORCE_STAGE_LAST.with(std::cell::Cell::get) {
-            return split(Arc::new(TaskCell::<F, T, StageLast<F, T>>::new(f)), pool);
-        }
-        split(Arc::new(TaskCell::<F, T, StageFirst<F, T>>::new(f)), pool)
+        fresh(f, pool)
     }
 
     /// As [`SpentBins::new_task`], for a fire-and-forget closure.
@@ -205,6 +213,48 @@ impl SpentBins {
         }
         None
     }
+}
+
+/// The task for `f` in a new cell, in the order that suits the place of
+/// the last new cell this thread allocated. Cells are blocks of one size,
+/// which the allocator carves one after another and recycles among
+/// themselves, so consecutive ones tend to start at the same offset within
+/// a cache line; a wrong guess costs only speed, and a reused cell is
+/// checked against its own address ([`reuse`]).
+fn fresh<F, T>(f: F, pool: &Arc<Shared>) -> (Arc<dyn Runnable>, TaskHandle<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let last = LAST_NEW_CELL_AT.with(Cell::get);
+    #[cfg(all(test, not(loom)))]
+    let last = if FORCE_STAGE_LAST.with(Cell::get) {
+        STAGE_FIRST_SPLITS
+    } else {
+        last
+    };
+    let (task, handle, at) = if stage_fits::<F, T, StageFirst<F, T>>(last) {
+        placed(Arc::new(TaskCell::<F, T, StageFirst<F, T>>::new(f)), pool)
+    } else {
+        placed(Arc::new(TaskCell::<F, T, StageLast<F, T>>::new(f)), pool)
+    };
+    LAST_NEW_CELL_AT.with(|last| last.set(at));
+    (task, handle)
+}
+
+/// [`split`], and where within its cache line the cell starts.
+fn placed<F, T, P>(
+    cell: Arc<TaskCell<F, T, P>>,
+    pool: &Arc<Shared>,
+) -> (Arc<dyn Runnable>, TaskHandle<T>, usize)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    P: Parts<F, T>,
+{
+    let at = cell.line_offset();
+    let (task, handle) = split(cell, pool);
+    (task, handle, at)
 }
 
 /// The task for `f` in `cell`, an emptied cell of the same types, if it
