@@ -9,6 +9,16 @@
 //! as many cells: for a task returning `()` or a word, the allocation is 56
 //! bytes (a 64-byte block in glibc's allocator), where a `TaskError` in the
 //! cell and a separate flag for "finished" made it 72 (an 80-byte block).
+//!
+//! Its parts come in two orders, the stage 16 bytes apart, because where
+//! the allocator puts a cell within a cache line decides whether its stage
+//! (the lock, the state tag and the closure or result, which the
+//! submitting thread and then a worker write) spans one line or two. At
+//! every offset one of the orders keeps a small stage in one line. A new
+//! cell takes the order that suits the place of the last new cell its
+//! thread allocated; an emptied cell that comes back for reuse
+//! (`spent.rs`) is checked against its own address, and replaced by a cell
+//! of the other order if that suits its place better.
 
 use std::any::Any;
 use std::fmt;
