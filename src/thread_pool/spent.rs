@@ -226,7 +226,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let last = LAST_NEW_CELL_AT.with(Cell::get);
+    // `try_with`: a submit from a thread-local's destructor guesses 0.
+    let last = LAST_NEW_CELL_AT.try_with(Cell::get).unwrap_or(0);
     #[cfg(all(test, not(loom)))]
     let last = if FORCE_STAGE_LAST.with(Cell::get) {
         STAGE_FIRST_SPLITS
@@ -238,7 +239,7 @@ where
     } else {
         placed(Arc::new(TaskCell::<F, T, StageLast<F, T>>::new(f)), pool)
     };
-    LAST_NEW_CELL_AT.with(|last| last.set(at));
+    let _ = LAST_NEW_CELL_AT.try_with(|last| last.set(at));
     (task, handle)
 }
 
