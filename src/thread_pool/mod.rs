@@ -6,7 +6,7 @@
 //! * `handle.rs`: the task cell (closure and result in one allocation) and
 //!   [`TaskHandle`].
 //! * `spent.rs`: finished jobs' allocations, handed back in batches to be
-//!   freed by a submitting thread.
+//!   reused (or freed) by a submitting thread.
 
 mod builder;
 mod handle;
@@ -35,6 +35,13 @@ use worker::{total_slots, Job, Shared};
 ///
 /// A panicking task is caught: its worker lives on, the pool keeps its
 /// size, and the task's handle reports [`TaskError::Panicked`](crate::TaskError::Panicked).
+///
+/// A submitted task costs at most one allocation, and a stream of tasks of
+/// one type usually none: workers hand the emptied allocations of finished
+/// detached tasks and spawns back, and a submitting thread reuses them for
+/// its next tasks of the same type. Each submitting thread keeps at most 32
+/// such emptied allocations (of any pool) until its next submits or its
+/// exit.
 ///
 /// Dropping the pool is [`shutdown`](Self::shutdown): queued tasks still run
 /// and the workers are joined. Dropping it from one of its own tasks starts
