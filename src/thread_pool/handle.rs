@@ -21,6 +21,7 @@
 //! of the other order if that suits its place better.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
@@ -29,10 +30,10 @@ use std::time::{Duration, Instant};
 
 use super::worker::{Shared, WorkerCounters};
 use crate::error::TaskError;
-use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{thread, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// The life of a task, one state at a time.
-pub(crate) enum Stage<F, T> {
+enum Stage<F, T> {
     /// Admitted and queued; the closure waits for a worker.
     Pending(F),
     /// A worker took the closure and is running it.
@@ -43,10 +44,22 @@ pub(crate) enum Stage<F, T> {
     Taken,
 }
 
+/// The closure of a pending stage, which becomes `next`; any other stage
+/// is left as it is.
+fn take_pending<F, T>(stage: &mut Stage<F, T>, next: Stage<F, T>) -> Option<F> {
+    match std::mem::replace(stage, next) {
+        Stage::Pending(f) => Some(f),
+        other => {
+            *stage = other;
+            None
+        }
+    }
+}
+
 /// What a task left instead of a value, one pointer wide so the cell stays
 /// small: the payload of its panic (boxed once more; panics are rare), or
 /// `None` if it was cancelled. The handle turns it into a [`TaskError`].
-pub(crate) struct Failure(Option<Box<Box<dyn Any + Send + 'static>>>);
+struct Failure(Option<Box<Box<dyn Any + Send + 'static>>>);
 
 impl Failure {
     fn panicked(payload: Box<dyn Any + Send + 'static>) -> Self {
@@ -68,15 +81,15 @@ impl Failure {
 /// Its parts come in one of two orders, `P` ([`StageFirst`] or
 /// [`StageLast`]), so that the stage, which the submitting thread and then
 /// a worker write, can be kept inside one cache line wherever the
-/// allocator put the cell (see [`TaskCell::fits_its_place`]).
+/// allocator put the cell (see [`new_task`]).
 #[repr(transparent)]
-pub(crate) struct TaskCell<F, T, P> {
+struct TaskCell<F, T, P> {
     parts: P,
     _task: PhantomData<fn() -> (F, T)>,
 }
 
 /// What the handle waits on.
-pub(crate) struct Signals {
+struct Signals {
     /// `FINISHED` and the slot token, in one word. The publisher sets
     /// `FINISHED` (after the stage became Done) so a joiner can spin
     /// briefly on it before blocking; nothing else touches the word until
@@ -90,7 +103,7 @@ pub(crate) struct Signals {
 }
 
 /// The parts of a [`TaskCell`], in some order.
-pub(crate) trait Parts<F, T>: Send + Sync + 'static {
+trait Parts<F, T>: Send + Sync + 'static {
     /// The parts in the other order.
     type Other: Parts<F, T>;
     /// The parts of a new task.
@@ -109,59 +122,100 @@ pub(crate) trait Parts<F, T>: Send + Sync + 'static {
 
 /// The stage first, then the signals.
 #[repr(C)]
-pub(crate) struct StageFirst<F, T> {
+struct StageFirst<F, T> {
     stage: Mutex<Stage<F, T>>,
     signals: Signals,
 }
 
 /// The signals first, then the stage: the stage starts 16 bytes later.
 #[repr(C)]
-pub(crate) struct StageLast<F, T> {
+struct StageLast<F, T> {
     signals: Signals,
     stage: Mutex<Stage<F, T>>,
 }
 
-impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for StageFirst<F, T> {
-    type Other = StageLast<F, T>;
-    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self {
-        StageFirst { stage, signals }
+/// The two orders differ only in where their fields sit.
+macro_rules! parts_in_order {
+    ($order:ident, $other:ident) => {
+        impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for $order<F, T> {
+            type Other = $other<F, T>;
+            fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self {
+                $order { stage, signals }
+            }
+            fn stage(&self) -> &Mutex<Stage<F, T>> {
+                &self.stage
+            }
+            fn stage_mut(&mut self) -> &mut Mutex<Stage<F, T>> {
+                &mut self.stage
+            }
+            fn signals(&self) -> &Signals {
+                &self.signals
+            }
+            fn stage_offset() -> usize {
+                std::mem::offset_of!(Self, stage)
+            }
+        }
+    };
+}
+parts_in_order!(StageFirst, StageLast);
+parts_in_order!(StageLast, StageFirst);
+
+/// A new task's queue view and its handle.
+pub(crate) type NewTask<T> = (Arc<dyn Runnable>, TaskHandle<T>);
+
+/// The task for `f`: in `spent`, an emptied cell from a batch a worker
+/// handed back, if it has the same closure and result types; otherwise in
+/// a new cell.
+///
+/// A reused cell whose stage would span fewer cache lines in the other
+/// order is freed, and the task gets a new cell in the other order. The
+/// allocator hands the block just freed to the next allocation of its
+/// size on the same thread, so the new cell most likely lands where the
+/// old one was, in the order that suits that place, and keeps it while it
+/// is reused. A new cell takes the order that suits the place of the last
+/// new cell this thread allocated: cells are blocks of one size, which the
+/// allocator carves one after another and recycles among themselves, so
+/// consecutive ones tend to start at the same offset within a line. A
+/// wrong guess costs only speed.
+pub(crate) fn new_task<F, T>(
+    spent: Option<Arc<dyn Runnable>>,
+    f: F,
+    pool: &Arc<Shared>,
+) -> NewTask<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    if let Some(spent) = spent {
+        let spent = match spent
+            .into_any()
+            .downcast::<TaskCell<F, T, StageFirst<F, T>>>()
+        {
+            Ok(cell) => return cell.reuse(f, pool),
+            Err(other) => other,
+        };
+        if let Ok(cell) = spent.downcast::<TaskCell<F, T, StageLast<F, T>>>() {
+            return cell.reuse(f, pool);
+        }
     }
-    fn stage(&self) -> &Mutex<Stage<F, T>> {
-        &self.stage
-    }
-    fn stage_mut(&mut self) -> &mut Mutex<Stage<F, T>> {
-        &mut self.stage
-    }
-    fn signals(&self) -> &Signals {
-        &self.signals
-    }
-    fn stage_offset() -> usize {
-        std::mem::offset_of!(Self, stage)
+    // `try_with`: a submit from a thread-local's destructor guesses 0.
+    let last = LAST_NEW_CELL_AT.try_with(Cell::get).unwrap_or(0);
+    if stage_fits::<F, T, StageFirst<F, T>>(last) {
+        TaskCell::<F, T, StageFirst<F, T>>::allocate(f, pool)
+    } else {
+        TaskCell::<F, T, StageLast<F, T>>::allocate(f, pool)
     }
 }
 
-impl<F: Send + 'static, T: Send + 'static> Parts<F, T> for StageLast<F, T> {
-    type Other = StageFirst<F, T>;
-    fn new(stage: Mutex<Stage<F, T>>, signals: Signals) -> Self {
-        StageLast { signals, stage }
-    }
-    fn stage(&self) -> &Mutex<Stage<F, T>> {
-        &self.stage
-    }
-    fn stage_mut(&mut self) -> &mut Mutex<Stage<F, T>> {
-        &mut self.stage
-    }
-    fn signals(&self) -> &Signals {
-        &self.signals
-    }
-    fn stage_offset() -> usize {
-        std::mem::offset_of!(Self, stage)
-    }
+thread::thread_local! {
+    /// Where within a cache line the last new task cell this thread
+    /// allocated starts; see [`new_task`].
+    static LAST_NEW_CELL_AT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Whether, in a cell starting `at` bytes into a cache line, the stage
 /// spans no more lines in the order `P` than in the other one.
-pub(crate) fn stage_fits<F, T, P: Parts<F, T>>(at: usize) -> bool {
+fn stage_fits<F, T, P: Parts<F, T>>(at: usize) -> bool {
     let len = std::mem::size_of::<Mutex<Stage<F, T>>>();
     lines_spanned(at + P::stage_offset(), len)
         <= lines_spanned(at + <P::Other as Parts<F, T>>::stage_offset(), len)
@@ -193,7 +247,7 @@ where
     T: Send + 'static,
     P: Parts<F, T>,
 {
-    pub(crate) fn new(f: F) -> Self {
+    fn new(f: F) -> Self {
         TaskCell {
             parts: P::new(
                 Mutex::new(Stage::Pending(f)),
@@ -206,24 +260,42 @@ where
         }
     }
 
-    /// Makes an emptied cell (stage `Taken`, no other owner) a new task's.
-    pub(crate) fn reset(&mut self, f: F) {
-        *self = TaskCell::new(f);
+    /// The task for `f` in a new cell of this order.
+    fn allocate(f: F, pool: &Arc<Shared>) -> NewTask<T> {
+        let cell = Arc::new(Self::new(f));
+        let _ = LAST_NEW_CELL_AT.try_with(|last| last.set(cell.line_offset()));
+        cell.into_task(pool)
     }
 
-    /// Whether this cell's stage spans no more cache lines, where the cell
-    /// is, than it would in the other order. A stage split over two lines
-    /// moves two lines between the submitting thread and a worker per
-    /// task instead of one, and shares a line with the neighbouring cell:
-    /// `submit` took about twice as long when most cells were split
-    /// (BENCHMARKS.md, section 13). Only the address is read.
-    pub(crate) fn fits_its_place(&self) -> bool {
-        stage_fits::<F, T, P>(self.line_offset())
+    /// The task for `f` in this emptied cell (stage `Taken`, no other
+    /// owner), if its order suits its place; otherwise in a new
+    /// cell of the other order, allocated after this one is freed so that
+    /// it can take its place. A stage split over two lines moves two lines
+    /// between the submitting thread and a worker per task instead of one,
+    /// and shares a line with the neighbouring cell: `submit` took about
+    /// twice as long when most cells were split (BENCHMARKS.md, section
+    /// 13).
+    fn reuse(mut self: Arc<Self>, f: F, pool: &Arc<Shared>) -> NewTask<T> {
+        if stage_fits::<F, T, P>(self.line_offset()) {
+            // Always unique: a worker keeps only cells it owns alone.
+            if let Some(empty) = Arc::get_mut(&mut self) {
+                *empty = Self::new(f);
+                return self.into_task(pool);
+            }
+        }
+        drop(self);
+        TaskCell::<F, T, P::Other>::allocate(f, pool)
+    }
+
+    /// The queue's view of this new task's cell, and its handle.
+    fn into_task(self: Arc<Self>, pool: &Arc<Shared>) -> NewTask<T> {
+        let task: Arc<dyn Runnable> = self.clone();
+        (task, TaskHandle::new(self, Arc::clone(pool)))
     }
 
     /// Where within its cache line this cell starts (its address, read
     /// only).
-    pub(crate) fn line_offset(&self) -> usize {
+    fn line_offset(&self) -> usize {
         self as *const Self as usize % CACHE_LINE
     }
 
@@ -240,14 +312,7 @@ where
     }
 
     fn take_closure(&self) -> Option<F> {
-        let mut stage = self.stage().lock();
-        match std::mem::replace(&mut *stage, Stage::Running) {
-            Stage::Pending(f) => Some(f),
-            other => {
-                *stage = other;
-                None
-            }
-        }
+        take_pending(&mut self.stage().lock(), Stage::Running)
     }
 
     /// Stores the result and marks the cell finished, with the slot token
@@ -278,30 +343,17 @@ where
             if self.finished() {
                 return;
             }
-            pause(round);
+            crate::sync::pause_then_yield(round, SPIN_PAUSES);
         }
     }
 }
 
 /// Busy-wait rounds a joiner spends before blocking: `SPIN_PAUSES` CPU
-/// pause hints (a few microseconds), then yields to the scheduler.
-#[cfg(not(loom))]
+/// pause hints (a few microseconds), then yields to the scheduler (loom
+/// builds only yield).
 const SPIN_PAUSES: u32 = 64;
 #[cfg(not(loom))]
 const SPIN_LIMIT: u32 = SPIN_PAUSES + 16;
-
-/// Round `round` of a short busy-wait: a CPU pause hint for the first
-/// `SPIN_PAUSES` rounds, a yield to the scheduler after that. Under loom
-/// only the yield exists, so a model lets the other thread run.
-fn pause(round: u32) {
-    #[cfg(not(loom))]
-    if round < SPIN_PAUSES {
-        std::hint::spin_loop();
-        return;
-    }
-    let _ = round;
-    crate::sync::thread::yield_now();
-}
 
 /// What a worker does with a queued task.
 pub(crate) trait Runnable: Send + Sync {
@@ -364,14 +416,8 @@ where
     }
 
     fn run_detached(&mut self, pool: &Shared, me: &WorkerCounters) {
-        let closure = match std::mem::replace(self.parts.stage_mut().get_mut(), Stage::Taken) {
-            Stage::Pending(f) => Some(f),
-            other => {
-                *self.parts.stage_mut().get_mut() = other;
-                None
-            }
-        };
-        if let Some(f) = closure {
+        // The only owner: no lock.
+        if let Some(f) = take_pending(self.parts.stage_mut().get_mut(), Stage::Taken) {
             pool.run_detached(me, f);
         }
     }
@@ -473,7 +519,7 @@ where
                 let mut round = 0u32;
                 // Acquire: as above.
                 while self.state().load(Ordering::Acquire) != FINISHED | SLOT_FREE {
-                    pause(round);
+                    crate::sync::pause_then_yield(round, SPIN_PAUSES);
                     round = round.saturating_add(1);
                 }
             }
@@ -510,7 +556,7 @@ pub struct TaskHandle<T> {
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
-    pub(crate) fn new<F, P>(cell: Arc<TaskCell<F, T, P>>, pool: Arc<Shared>) -> Self
+    fn new<F, P>(cell: Arc<TaskCell<F, T, P>>, pool: Arc<Shared>) -> Self
     where
         F: FnOnce() -> T + Send + 'static,
         P: Parts<F, T>,
@@ -615,9 +661,15 @@ impl<T> fmt::Debug for TaskHandle<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::thread_pool::spent::force_stage_last;
     use crate::{TaskError, ThreadPoolBulkhead};
     use std::mem::size_of;
+
+    /// Makes this thread's next new cell take the second order (`last`)
+    /// or the first.
+    fn force_stage_last(last: bool) {
+        // The first order splits a small stage at 48, the second at 32.
+        LAST_NEW_CELL_AT.with(|at| at.set(if last { 48 } else { 32 }));
+    }
 
     type First<F, T> = TaskCell<F, T, StageFirst<F, T>>;
     type Last<F, T> = TaskCell<F, T, StageLast<F, T>>;
@@ -678,6 +730,7 @@ mod tests {
             force_stage_last(last);
             let value = pool.try_submit(move || usize::from(last) + 1).unwrap();
             assert!(matches!(value.join(), Ok(v) if v == usize::from(last) + 1));
+            force_stage_last(last);
             let panicked = pool
                 .try_submit(|| -> usize { panic!("in a cell") })
                 .unwrap();
@@ -694,10 +747,10 @@ mod tests {
             })
             .unwrap();
         started.recv().unwrap();
+        force_stage_last(false);
         let first = pool.try_submit(|| 1).unwrap();
         force_stage_last(true);
         let last = pool.try_submit(|| 2).unwrap();
-        force_stage_last(false);
         std::thread::scope(|scope| {
             let stopper = scope.spawn(|| pool.shutdown_now());
             assert!(matches!(first.join(), Err(TaskError::Cancelled)));

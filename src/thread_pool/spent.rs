@@ -34,14 +34,14 @@
 //! allocations wait in the bins, and `BATCH` in each submitting thread's
 //! stash until its next submits or its exit.
 
-use std::cell::Cell;
 #[cfg(not(loom))]
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::handle::{stage_fits, Parts, Runnable, StageFirst, StageLast, TaskCell, TaskHandle};
+use super::handle::{self, NewTask};
 use super::worker::{Job, Once, Shared};
 use crate::sync::queue::Bounded;
+#[cfg(not(loom))]
 use crate::sync::thread;
 
 #[cfg(not(loom))]
@@ -51,30 +51,6 @@ thread::thread_local! {
     /// they hold nothing of the user's and no reference to a pool, and are
     /// freed when the thread exits.
     static STASH: RefCell<Vec<Job>> = const { RefCell::new(Vec::new()) };
-}
-
-thread::thread_local! {
-    /// Where within a cache line the last new task cell this thread
-    /// allocated starts; see [`fresh`].
-    static LAST_NEW_CELL_AT: Cell<usize> = const { Cell::new(0) };
-}
-
-#[cfg(all(test, not(loom)))]
-thread::thread_local! {
-    /// Test hook: new cells on this thread take the second order.
-    static FORCE_STAGE_LAST: Cell<bool> = const { Cell::new(false) };
-}
-
-/// A place where the first order splits a small stage over two cache
-/// lines (for the test hook).
-#[cfg(all(test, not(loom)))]
-const STAGE_FIRST_SPLITS: usize = 48;
-
-/// Test hook: whether new cells allocated on this thread take the second
-/// order of their parts (`StageLast`), so tests can run tasks in both.
-#[cfg(all(test, not(loom)))]
-pub(crate) fn force_stage_last(last: bool) {
-    FORCE_STAGE_LAST.with(|force| force.set(last));
 }
 
 /// Jobs a worker collects before it hands them back.
@@ -113,40 +89,19 @@ impl SpentBins {
     }
 
     /// Called by a submitting thread for a new task: the queue's view of
-    /// its cell and its handle. The cell is an emptied one of the same
-    /// types from this thread's stash, reset to hold `f`, or a new
-    /// allocation.
-    ///
-    /// A reused cell whose stage would fit fewer cache lines in the other
-    /// order of its parts (see [`TaskCell::fits_its_place`]) is freed, and
-    /// the task gets a new cell in the other order. The allocator hands
-    /// the block just freed to the next allocation of its size, on the same
-    /// thread, so the new cell most likely lands where the old one was, in
-    /// the order that suits that place, and keeps it while it is reused.
-    /// A wrong guess costs only speed.
+    /// its cell and its handle, in an emptied cell of the same types from
+    /// this thread's stash if there is one (see [`handle::new_task`]).
     #[inline]
-    pub(crate) fn new_task<F, T>(
-        &self,
-        f: F,
-        pool: &Arc<Shared>,
-    ) -> (Arc<dyn Runnable>, TaskHandle<T>)
+    pub(crate) fn new_task<F, T>(&self, f: F, pool: &Arc<Shared>) -> NewTask<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        if let Some(Job::Task(spent)) = self.take() {
-            let spent = match spent
-                .into_any()
-                .downcast::<TaskCell<F, T, StageFirst<F, T>>>()
-            {
-                Ok(cell) => return reuse(cell, f, pool),
-                Err(other) => other,
-            };
-            if let Ok(cell) = spent.downcast::<TaskCell<F, T, StageLast<F, T>>>() {
-                return reuse(cell, f, pool);
-            }
-        }
-        fresh(f, pool)
+        let spent = match self.take() {
+            Some(Job::Task(cell)) => Some(cell),
+            _ => None,
+        };
+        handle::new_task(spent, f, pool)
     }
 
     /// As [`SpentBins::new_task`], for a fire-and-forget closure.
@@ -213,87 +168,6 @@ impl SpentBins {
         }
         None
     }
-}
-
-/// The task for `f` in a new cell, in the order that suits the place of
-/// the last new cell this thread allocated. Cells are blocks of one size,
-/// which the allocator carves one after another and recycles among
-/// themselves, so consecutive ones tend to start at the same offset within
-/// a cache line; a wrong guess costs only speed, and a reused cell is
-/// checked against its own address ([`reuse`]).
-fn fresh<F, T>(f: F, pool: &Arc<Shared>) -> (Arc<dyn Runnable>, TaskHandle<T>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    // `try_with`: a submit from a thread-local's destructor guesses 0.
-    let last = LAST_NEW_CELL_AT.try_with(Cell::get).unwrap_or(0);
-    #[cfg(all(test, not(loom)))]
-    let last = if FORCE_STAGE_LAST.with(Cell::get) {
-        STAGE_FIRST_SPLITS
-    } else {
-        last
-    };
-    let (task, handle, at) = if stage_fits::<F, T, StageFirst<F, T>>(last) {
-        placed(Arc::new(TaskCell::<F, T, StageFirst<F, T>>::new(f)), pool)
-    } else {
-        placed(Arc::new(TaskCell::<F, T, StageLast<F, T>>::new(f)), pool)
-    };
-    let _ = LAST_NEW_CELL_AT.try_with(|last| last.set(at));
-    (task, handle)
-}
-
-/// [`split`], and where within its cache line the cell starts.
-fn placed<F, T, P>(
-    cell: Arc<TaskCell<F, T, P>>,
-    pool: &Arc<Shared>,
-) -> (Arc<dyn Runnable>, TaskHandle<T>, usize)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-    P: Parts<F, T>,
-{
-    let at = cell.line_offset();
-    let (task, handle) = split(cell, pool);
-    (task, handle, at)
-}
-
-/// The task for `f` in `cell`, an emptied cell of the same types, if it
-/// suits its place; otherwise in a new cell of the other order.
-fn reuse<F, T, P>(
-    mut cell: Arc<TaskCell<F, T, P>>,
-    f: F,
-    pool: &Arc<Shared>,
-) -> (Arc<dyn Runnable>, TaskHandle<T>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-    P: Parts<F, T>,
-{
-    if cell.fits_its_place() {
-        // Always unique: a worker keeps only cells it owns alone.
-        if let Some(empty) = Arc::get_mut(&mut cell) {
-            empty.reset(f);
-            return split(cell, pool);
-        }
-    }
-    // Freed first, so that the new cell can take its place.
-    drop(cell);
-    split(Arc::new(TaskCell::<F, T, P::Other>::new(f)), pool)
-}
-
-/// The queue's view of a new task's cell, and its handle.
-fn split<F, T, P>(
-    cell: Arc<TaskCell<F, T, P>>,
-    pool: &Arc<Shared>,
-) -> (Arc<dyn Runnable>, TaskHandle<T>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-    P: Parts<F, T>,
-{
-    let task: Arc<dyn Runnable> = cell.clone();
-    (task, TaskHandle::new(cell, Arc::clone(pool)))
 }
 
 /// The batch a worker is filling.
