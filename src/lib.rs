@@ -81,6 +81,7 @@
 //! | `thread_pool` | [`ThreadPoolBulkhead`], its [`ThreadPoolBuilder`], [`TaskHandle`] |
 //! | `semaphore` | [`SemaphoreBulkhead`]: caps concurrent calls on the caller's thread |
 //! | `registry` | [`Registry`]: named bulkheads created in one place, with a stats table |
+//! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
@@ -91,6 +92,7 @@
 
 mod adaptive;
 mod admission;
+mod compartment;
 mod error;
 mod registry;
 mod semaphore;
@@ -106,6 +108,7 @@ mod thread_pool;
 pub mod __loom;
 
 pub use adaptive::{Adaptive, AdaptiveDriver};
+pub use compartment::Compartment;
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};

@@ -1,85 +1,44 @@
 //! [`Registry`]: every named bulkhead of a program, created in one place,
 //! looked up by name, and reported together as a stats table.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::compartment::Compartment;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::semaphore::{SemaphoreBuilder, SemaphoreBulkhead};
 use crate::stats::BulkheadStats;
 use crate::sync::Mutex;
 use crate::thread_pool::{ThreadPoolBuilder, ThreadPoolBulkhead};
 
-/// One registered bulkhead.
+/// One registered bulkhead, of any kind: the same `Arc` seen twice, once
+/// as a compartment (for stats and shutdown) and once as `Any` (to hand it
+/// back as its own type).
 #[derive(Clone)]
-enum Entry {
-    ThreadPool(Arc<ThreadPoolBulkhead>),
-    Semaphore(Arc<SemaphoreBulkhead>),
+struct Entry {
+    compartment: Arc<dyn Compartment>,
+    any: Arc<dyn Any + Send + Sync>,
 }
 
 impl Entry {
-    fn stats(&self) -> BulkheadStats {
-        match self {
-            Entry::ThreadPool(pool) => pool.stats().into(),
-            Entry::Semaphore(sem) => sem.stats().into(),
+    fn new<K: Compartment>(this: Arc<K>) -> Self {
+        Entry {
+            compartment: Arc::clone(&this) as Arc<dyn Compartment>,
+            any: this,
         }
     }
-}
 
-/// What the registry needs of a kind of bulkhead to create it by name.
-trait Kind: Sized {
-    type Builder;
-    fn builder(name: &str) -> Self::Builder;
-    fn build(builder: Self::Builder) -> Result<Self, BuildError>;
-    fn entry(this: Arc<Self>) -> Entry;
-    /// The bulkhead in `entry` if it is of this kind, else a conflict.
-    fn of<'a>(entry: &'a Entry, name: &str) -> Result<&'a Arc<Self>, BuildError>;
-}
-
-fn conflict(name: &str) -> BuildError {
-    BuildError::new(BuildErrorKind::KindConflict, name)
-}
-
-impl Kind for ThreadPoolBulkhead {
-    type Builder = ThreadPoolBuilder;
-    fn builder(name: &str) -> ThreadPoolBuilder {
-        ThreadPoolBulkhead::builder(name)
-    }
-    fn build(builder: ThreadPoolBuilder) -> Result<Self, BuildError> {
-        builder.build()
-    }
-    fn entry(this: Arc<Self>) -> Entry {
-        Entry::ThreadPool(this)
-    }
-    fn of<'a>(entry: &'a Entry, name: &str) -> Result<&'a Arc<Self>, BuildError> {
-        match entry {
-            Entry::ThreadPool(pool) => Ok(pool),
-            Entry::Semaphore(_) => Err(conflict(name)),
-        }
+    /// The bulkhead as a `K`, or a kind conflict when it is another kind.
+    fn of<K: Compartment>(&self, name: &str) -> Result<Arc<K>, BuildError> {
+        Arc::clone(&self.any)
+            .downcast::<K>()
+            .map_err(|_| BuildError::new(BuildErrorKind::KindConflict, name))
     }
 }
 
-impl Kind for SemaphoreBulkhead {
-    type Builder = SemaphoreBuilder;
-    fn builder(name: &str) -> SemaphoreBuilder {
-        SemaphoreBulkhead::builder(name)
-    }
-    fn build(builder: SemaphoreBuilder) -> Result<Self, BuildError> {
-        builder.build()
-    }
-    fn entry(this: Arc<Self>) -> Entry {
-        Entry::Semaphore(this)
-    }
-    fn of<'a>(entry: &'a Entry, name: &str) -> Result<&'a Arc<Self>, BuildError> {
-        match entry {
-            Entry::Semaphore(sem) => Ok(sem),
-            Entry::ThreadPool(_) => Err(conflict(name)),
-        }
-    }
-}
-
-/// Named bulkheads of both kinds, created or fetched by name.
+/// Named bulkheads of every kind, created or fetched by name.
 ///
 /// * [`thread_pool`](Self::thread_pool) and [`semaphore`](Self::semaphore)
 ///   create a bulkhead the first time a name is used and return the same
@@ -169,7 +128,11 @@ impl Registry {
     where
         C: FnOnce(ThreadPoolBuilder) -> ThreadPoolBuilder,
     {
-        self.get_or_create(name, configure)
+        self.get_or_create(
+            name,
+            || configure(ThreadPoolBulkhead::builder(name)),
+            ThreadPoolBuilder::build,
+        )
     }
 
     /// The semaphore named `name`, created fail-fast (as
@@ -235,38 +198,62 @@ impl Registry {
     where
         C: FnOnce(SemaphoreBuilder) -> SemaphoreBuilder,
     {
-        self.get_or_create(name, configure)
+        self.get_or_create(
+            name,
+            || configure(SemaphoreBulkhead::builder(name)),
+            SemaphoreBuilder::build,
+        )
     }
 
     /// The bulkhead of kind `K` named `name`: `None` if the name is free,
     /// an error if another kind holds it.
-    fn lookup<K: Kind>(&self, name: &str) -> Result<Option<Arc<K>>, BuildError> {
+    pub(crate) fn lookup<K: Compartment>(&self, name: &str) -> Result<Option<Arc<K>>, BuildError> {
         self.entries
             .lock()
             .get(name)
-            .map(|entry| K::of(entry, name).map(Arc::clone))
+            .map(|entry| entry.of::<K>(name))
             .transpose()
     }
 
-    /// Create-or-get: the builder is configured outside the lock (only when
-    /// the name looks free), the check-and-insert runs under it, so racing
-    /// creators get one instance.
-    fn get_or_create<K: Kind>(
+    /// Create-or-get for any kind: `configure` runs outside the lock (only
+    /// when the name looks free), the check, `build` and insert run under
+    /// it, so racing creators get one instance.
+    pub(crate) fn get_or_create<K: Compartment, B>(
         &self,
         name: &str,
-        configure: impl FnOnce(K::Builder) -> K::Builder,
+        configure: impl FnOnce() -> B,
+        build: impl FnOnce(B) -> Result<K, BuildError>,
     ) -> Result<Arc<K>, BuildError> {
         if let Some(existing) = self.lookup::<K>(name)? {
             return Ok(existing);
         }
-        let builder = configure(K::builder(name));
+        let builder = configure();
         let mut entries = self.entries.lock();
         if let Some(entry) = entries.get(name) {
-            return K::of(entry, name).map(Arc::clone);
+            return entry.of::<K>(name);
         }
-        let created = Arc::new(K::build(builder)?);
-        entries.insert(name.to_owned(), K::entry(Arc::clone(&created)));
+        let created = Arc::new(build(builder)?);
+        entries.insert(name.to_owned(), Entry::new(Arc::clone(&created)));
         Ok(created)
+    }
+
+    /// The bulkhead named `name` if it is of kind `K` (`None` when the name
+    /// is free or holds another kind): the generic form of
+    /// [`get_thread_pool`](Self::get_thread_pool) and its siblings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{Registry, SemaphoreBulkhead, ThreadPoolBulkhead};
+    ///
+    /// let registry = Registry::new();
+    /// registry.semaphore("checkout", 5)?;
+    /// assert!(registry.get::<SemaphoreBulkhead>("checkout").is_some());
+    /// assert!(registry.get::<ThreadPoolBulkhead>("checkout").is_none());
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn get<K: Compartment>(&self, name: &str) -> Option<Arc<K>> {
+        self.lookup(name).ok().flatten()
     }
 
     /// The thread pool named `name`, if there is one (`None` also when the
@@ -355,7 +342,7 @@ impl Registry {
     pub fn stats(&self) -> Vec<BulkheadStats> {
         // Snapshot the entries, then read the stats without the lock.
         let entries: Vec<Entry> = self.entries.lock().values().cloned().collect();
-        entries.iter().map(Entry::stats).collect()
+        entries.iter().map(|e| e.compartment.stats()).collect()
     }
 
     /// A table of every bulkhead's stats, ready to print: one row per
@@ -376,7 +363,8 @@ impl Registry {
         StatsTable { rows: self.stats() }
     }
 
-    /// Shuts down every thread pool in the registry (as
+    /// Shuts down every bulkhead in the registry that can be shut down
+    /// ([`Compartment::shutdown`]; for a thread pool, as
     /// [`ThreadPoolBulkhead::shutdown`]: queued tasks still run; waits for
     /// the workers). Semaphores are left as they are.
     ///
@@ -398,9 +386,7 @@ impl Registry {
         // their tasks may use the registry.
         let entries: Vec<Entry> = self.entries.lock().values().cloned().collect();
         for entry in entries {
-            if let Entry::ThreadPool(pool) = entry {
-                pool.shutdown();
-            }
+            entry.compartment.shutdown();
         }
     }
 }

@@ -188,6 +188,7 @@ impl fmt::Display for SemaphoreStats {
 /// # Ok::<(), bulkheads::BuildError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum BulkheadStats {
     /// A thread pool's statistics.
     ThreadPool(PoolStats),
