@@ -115,9 +115,11 @@ impl Snapshot {
 struct Gate {
     /// Serialises setting the sleeper flag with sleeping, and clearing it
     /// with waking, so a flag is never cleared between a sleeper's check and
-    /// its wait.
-    lock: Mutex<()>,
-    /// Sleepers wait here; a releaser that saw the flag notifies all.
+    /// its wait. Holds the number of sleepers parked on `wake`.
+    lock: Mutex<usize>,
+    /// Sleepers wait here. A release of one slot that saw the flag wakes
+    /// one sleeper, which passes the wake-up on when it leaves (see
+    /// [`Slots::pass_on`]); everything else wakes them all.
     wake: Condvar,
 }
 
@@ -215,10 +217,11 @@ impl Slots {
         debug_assert!(prev & COUNT_MASK >= n as u64, "release without acquire");
         let remaining = ((prev & COUNT_MASK) - n as u64) as usize;
         if prev & ROOM_WAITERS != 0 {
-            self.wake(&self.room, ROOM_WAITERS);
+            // One slot is room for one sleeper.
+            self.wake(&self.room, ROOM_WAITERS, n > 1);
         }
         if prev & IDLE_WAITERS != 0 && remaining == 0 {
-            self.wake(&self.idle, IDLE_WAITERS);
+            self.wake(&self.idle, IDLE_WAITERS, true);
         }
         Released {
             remaining,
@@ -226,18 +229,56 @@ impl Slots {
         }
     }
 
-    /// Clears `flag` and wakes every sleeper of `gate`. Taking the gate's
-    /// lock first means no sleeper is between its flag-setting CAS and its
-    /// wait: it is either asleep (and gets the notification) or has not set
-    /// the flag yet (and will re-read the word).
+    /// Clears `flag` and wakes one sleeper of `gate`, or every one with
+    /// `all`. Taking the gate's lock first means no sleeper is between its
+    /// flag-setting CAS and its wait: it is either asleep (and can get the
+    /// notification) or has not set the flag yet (and will re-read the
+    /// word). A single wake-up is never lost to the sleepers left behind:
+    /// the one woken passes it on when it leaves ([`Slots::pass_on`]).
     #[cold]
-    fn wake(&self, gate: &Gate, flag: u64) {
+    fn wake(&self, gate: &Gate, flag: u64, all: bool) {
         let guard = gate.lock.lock();
         // AcqRel: the sleepers re-read the word after waking; this orders
         // the clear before the notification they observe.
         self.word.fetch_and(!flag, Ordering::AcqRel);
-        gate.wake.notify_all();
+        if all {
+            gate.wake.notify_all();
+        } else {
+            gate.wake.notify_one();
+        }
         drop(guard);
+    }
+
+    /// Called under the room gate's lock by a sleeper leaving the gate
+    /// (with a slot, refused or timed out) while others still sleep there.
+    /// The wake-up that woke it cleared the flag, so a later release would
+    /// not wake the others: if there is room now, wake one of them; if
+    /// not, set the flag again, so the next release does.
+    fn pass_on(&self, gate: &Gate) {
+        // Acquire: as in `sleep_until`.
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let room = word & COUNT_MASK < (word & CAPACITY_MASK) >> CAPACITY_SHIFT;
+            if room || word & CLOSED != 0 {
+                gate.wake.notify_one();
+                return;
+            }
+            if word & ROOM_WAITERS != 0 {
+                return; // a release will wake a sleeper
+            }
+            // AcqRel on success: Release so a releaser that sees the flag
+            // takes the gate lock after us (as a sleeper's own flag CAS).
+            // Relaxed on failure: decide again on the fresh word.
+            match self.word.compare_exchange(
+                word,
+                word | ROOM_WAITERS,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => word = actual,
+            }
+        }
     }
 
     /// Takes a slot, sleeping until one frees, the counter closes, or
@@ -354,13 +395,13 @@ impl Slots {
         decide: impl Fn(u64) -> Option<Result<(), Refused>>,
     ) -> Result<(), Refused> {
         let mut guard = gate.lock.lock();
-        loop {
+        let result = loop {
             // Acquire: pairs with the releasers' AcqRel so a caller that
             // stops here sees the work done before the release.
             let word = self.word.load(Ordering::Acquire);
             let next = match decide(word) {
                 Some(Err(Refused::Full)) => word | flag,
-                Some(done) => return done,
+                Some(done) => break done,
                 None => word + 1,
             };
             if next != word {
@@ -376,27 +417,38 @@ impl Slots {
                     continue;
                 }
                 if next == word + 1 {
-                    return Ok(());
+                    break Ok(());
                 }
             }
-            // The flag is set: any release from now on will wake us.
-            match deadline {
-                None => guard = gate.wake.wait(guard),
+            // The flag is set: a release from now on will wake a sleeper.
+            *guard += 1;
+            let timed_out = match deadline {
+                None => {
+                    guard = gate.wake.wait(guard);
+                    false
+                }
                 Some(deadline) => {
                     let (g, timed_out) = gate.wake.wait_until(guard, deadline);
                     guard = g;
-                    if timed_out {
-                        // One last look, then give up.
-                        let word = self.word.load(Ordering::Acquire);
-                        return match decide(word) {
-                            Some(Err(Refused::Full)) => Err(Refused::Full),
-                            Some(done) => done,
-                            None => self.try_acquire(),
-                        };
-                    }
+                    timed_out
                 }
+            };
+            *guard -= 1;
+            if timed_out {
+                // One last look, then give up.
+                let word = self.word.load(Ordering::Acquire);
+                break match decide(word) {
+                    Some(Err(Refused::Full)) => Err(Refused::Full),
+                    Some(done) => done,
+                    None => self.try_acquire(),
+                };
             }
+        };
+        if flag == ROOM_WAITERS && *guard > 0 {
+            self.pass_on(gate);
         }
+        drop(guard);
+        result
     }
 
     /// Callers currently inside a blocking acquire.
@@ -451,7 +503,7 @@ impl Slots {
                     if prev & ROOM_WAITERS != 0 {
                         // Growing may have made room: wake the sleepers so
                         // they re-check at once.
-                        self.wake(&self.room, ROOM_WAITERS);
+                        self.wake(&self.room, ROOM_WAITERS, true);
                     }
                     return Snapshot::of(prev).capacity;
                 }
@@ -471,7 +523,7 @@ impl Slots {
         let prev = self.word.fetch_or(CLOSED, Ordering::AcqRel);
         if prev & ROOM_WAITERS != 0 {
             // Blocked acquirers must learn that they will never get in.
-            self.wake(&self.room, ROOM_WAITERS);
+            self.wake(&self.room, ROOM_WAITERS, true);
         }
         if prev & CLOSED != 0 {
             None

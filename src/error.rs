@@ -474,9 +474,12 @@ impl Error for ExecuteError {}
 pub enum BuildErrorKind {
     /// The name was empty (or only whitespace).
     EmptyName,
+    /// The name holds a character no thread name can: NUL (`'\0'`).
+    InvalidName,
     /// A thread pool was asked for zero threads.
     ZeroThreads,
-    /// A size was larger than a bulkhead can count (2^31 - 1 slots).
+    /// A size was larger than a bulkhead can count (2^30 - 1 slots), or a
+    /// worker stack was asked above 2^48 bytes.
     TooLarge,
     /// The operating system refused to start a worker thread.
     Spawn,
@@ -565,13 +568,17 @@ impl fmt::Display for BuildError {
             BuildErrorKind::EmptyName => {
                 f.write_str("a bulkhead needs a non-empty name; name it for the work it isolates")
             }
+            BuildErrorKind::InvalidName => write!(
+                f,
+                "bulkhead {name:?}: a name cannot contain a NUL character; remove it"
+            ),
             BuildErrorKind::ZeroThreads => write!(
                 f,
                 "bulkhead `{name}`: a thread pool needs at least one thread; use threads(1) or more"
             ),
             BuildErrorKind::TooLarge => write!(
                 f,
-                "bulkhead `{name}`: a size exceeds the maximum of {} slots",
+                "bulkhead `{name}`: a size exceeds the maximum ({} slots, or a 2^48-byte stack)",
                 crate::admission::MAX_SLOTS
             ),
             BuildErrorKind::Spawn => match &self.source {
@@ -590,6 +597,18 @@ impl fmt::Display for BuildError {
                 "bulkhead `{name}` has been shut down and can no longer be resized"
             ),
         }
+    }
+}
+
+/// Checks a bulkhead's name: not blank, and usable as a thread name (no
+/// NUL, which std's thread builder would panic on).
+pub(crate) fn check_name(name: &str) -> Result<(), BuildError> {
+    if name.trim().is_empty() {
+        Err(BuildError::new(BuildErrorKind::EmptyName, name))
+    } else if name.contains('\0') {
+        Err(BuildError::new(BuildErrorKind::InvalidName, name))
+    } else {
+        Ok(())
     }
 }
 

@@ -759,9 +759,7 @@ impl SemaphoreBuilder {
     /// assert_eq!(err.kind(), BuildErrorKind::EmptyName);
     /// ```
     pub fn build(self) -> Result<SemaphoreBulkhead, BuildError> {
-        if self.name.trim().is_empty() {
-            return Err(BuildError::new(BuildErrorKind::EmptyName, &self.name));
-        }
+        crate::error::check_name(&self.name)?;
         if self.max_concurrent > MAX_SLOTS {
             return Err(BuildError::new(BuildErrorKind::TooLarge, &self.name));
         }

@@ -139,50 +139,42 @@ fn conservation_holds_under_six_racing_producers() {
     assert_eq!(s.submitted + s.rejected, 12_000);
 }
 
-/// On a pool with a long queue a worker gives the slots of finished spawns
-/// back in batches (here up to 8). Slots it still holds count as neither
-/// active nor queued, still count against the capacity (nothing beyond it
-/// is ever admitted), and are all back once the pool is idle.
+/// One task running and three queued read exactly that, and a finished
+/// spawn's slot is back at once: nothing is held for a batch.
 #[test]
-fn slots_of_finished_spawns_held_for_a_batch_are_neither_active_nor_queued() {
-    const CAPACITY: usize = 256; // one thread: batches of 256 / 32 = 8
-    let pool = common::pool("batched", 1, CAPACITY - 1);
+fn one_running_and_three_queued_read_exactly_that() {
+    const CAPACITY: usize = 256;
+    let pool = common::pool("exact", 1, CAPACITY - 1);
     let (first, second) = (Gate::new(), Gate::new());
     let started = Started::new();
     pool.try_spawn(blocker(&started, &first, ())).unwrap();
     started.wait_for(1);
-    pool.try_spawn(|| {}).unwrap();
-    pool.try_spawn(|| {}).unwrap();
+    for _ in 0..3 {
+        pool.try_spawn(|| {}).unwrap();
+    }
+    let s = pool.stats();
+    assert_eq!((s.active, s.queued, s.completed), (1, 3, 0), "{s:?}");
     pool.try_spawn(blocker(&started, &second, ())).unwrap();
-    // The worker runs the first blocker, the two quick jobs and starts the
-    // second blocker without ever finding the queue empty: it still holds
-    // the three finished jobs' slots.
+    // The worker runs the first blocker and the three quick jobs, then
+    // starts the second blocker: their four slots are free again.
     first.open();
     started.wait_for(1);
     let s = pool.stats();
-    assert_eq!((s.active, s.queued, s.completed), (1, 0, 3), "{s:?}");
+    assert_eq!((s.active, s.queued, s.completed), (1, 0, 4), "{s:?}");
     let admitted = (0..CAPACITY)
         .take_while(|_| pool.try_spawn(|| {}).is_ok())
         .count();
     assert_eq!(
         admitted,
-        CAPACITY - 4,
-        "held slots still count against the capacity"
+        CAPACITY - 1,
+        "only the running blocker holds a slot"
     );
     second.open();
     pool.wait_idle();
     let s = pool.stats();
     assert_eq!(
         (s.active, s.queued, s.submitted, s.completed),
-        (0, 0, CAPACITY, CAPACITY),
+        (0, 0, CAPACITY + 4, CAPACITY + 4),
         "{s:?}"
     );
-    // Every slot is back: with the worker held again, all but one fit.
-    let (gate, held) = common::occupy(&pool, 1);
-    let admitted = (0..CAPACITY)
-        .take_while(|_| pool.try_spawn(|| {}).is_ok())
-        .count();
-    assert_eq!(admitted, CAPACITY - 1, "every slot is back once idle");
-    gate.open();
-    held.into_iter().for_each(|h| h.join().unwrap());
 }

@@ -1,15 +1,18 @@
 //! Configuring a [`ThreadPoolBulkhead`].
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use super::spent::SpentBins;
-use super::worker::{release_batch, total_slots, Counters, Shared, Workers};
+use super::queue::Queue;
+use super::shared::{total_slots, Counters, Shared, Workers};
 use super::ThreadPoolBulkhead;
 use crate::admission::Slots;
-use crate::error::{BuildError, BuildErrorKind};
-use crate::sync::queue::Queue;
+use crate::error::{check_name, BuildError, BuildErrorKind};
 use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex};
-use std::sync::Arc;
+
+/// The largest stack a worker may ask for (2^48 bytes): more than any
+/// machine has, and far from where the operating system's page rounding
+/// would overflow.
+const MAX_STACK_SIZE: usize = 1 << 48;
 
 /// Builds a [`ThreadPoolBulkhead`]; start with
 /// [`ThreadPoolBulkhead::builder`].
@@ -37,6 +40,7 @@ pub struct ThreadPoolBuilder {
     threads: Option<usize>,
     queue_capacity: usize,
     stack_size: Option<usize>,
+    #[cfg(test)]
     spawn_limit: Option<usize>,
 }
 
@@ -47,6 +51,7 @@ impl ThreadPoolBuilder {
             threads: None,
             queue_capacity: 0,
             stack_size: None,
+            #[cfg(test)]
             spawn_limit: None,
         }
     }
@@ -83,6 +88,9 @@ impl ThreadPoolBuilder {
 
     /// The stack size of each worker thread, in bytes. Default: the
     /// platform's default for spawned threads (2 MiB on most Unix systems).
+    /// Above 2^48 bytes is a [`BuildError`] of kind
+    /// [`TooLarge`](BuildErrorKind::TooLarge); a size the operating system
+    /// refuses is one of kind [`Spawn`](BuildErrorKind::Spawn).
     ///
     /// # Examples
     ///
@@ -96,18 +104,11 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Test hook for fault injection: after `n` worker threads have been
-    /// started over the pool's life, starting another fails as if the
-    /// operating system refused.
-    #[doc(hidden)]
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let err = bulkheads::ThreadPoolBulkhead::builder("t").threads(3).fail_spawn_after(1).build().unwrap_err();
-    /// assert_eq!(err.kind(), bulkheads::BuildErrorKind::Spawn);
-    /// ```
-    pub fn fail_spawn_after(mut self, n: usize) -> Self {
+    /// Test hook: after `n` worker threads have been started over the
+    /// pool's life, starting another fails as if the operating system
+    /// refused.
+    #[cfg(test)]
+    pub(crate) fn fail_spawn_after(mut self, n: usize) -> Self {
         self.spawn_limit = Some(n);
         self
     }
@@ -117,8 +118,10 @@ impl ThreadPoolBuilder {
     /// # Errors
     ///
     /// [`BuildError`] with kind [`EmptyName`](BuildErrorKind::EmptyName),
+    /// [`InvalidName`](BuildErrorKind::InvalidName) (a NUL character),
     /// [`ZeroThreads`](BuildErrorKind::ZeroThreads),
-    /// [`TooLarge`](BuildErrorKind::TooLarge) (more than 2^30 - 1 slots), or
+    /// [`TooLarge`](BuildErrorKind::TooLarge) (more than 2^30 - 1 slots, or
+    /// a stack above 2^48 bytes), or
     /// [`Spawn`](BuildErrorKind::Spawn) if a thread could not be started
     /// (the threads already started are stopped again).
     ///
@@ -131,38 +134,30 @@ impl ThreadPoolBuilder {
     /// assert_eq!(err.kind(), BuildErrorKind::EmptyName);
     /// ```
     pub fn build(self) -> Result<ThreadPoolBulkhead, BuildError> {
-        if self.name.trim().is_empty() {
-            return Err(BuildError::new(BuildErrorKind::EmptyName, &self.name));
-        }
+        check_name(&self.name)?;
         let threads = self.threads.unwrap_or_else(num_cpus::get).max(
             // num_cpus never reports 0, but an explicit 0 is an error below.
             if self.threads.is_some() { 0 } else { 1 },
         );
         let capacity = total_slots(&self.name, threads, self.queue_capacity)?;
+        if self.stack_size.is_some_and(|bytes| bytes > MAX_STACK_SIZE) {
+            return Err(BuildError::new(BuildErrorKind::TooLarge, &self.name));
+        }
 
         let shared = Arc::new(Shared {
-            name: self.name,
+            name: self.name.into(),
             slots: Slots::new(capacity),
-            queue: Queue::with_capacity(capacity),
-            spent: SpentBins::new(),
+            queue: Queue::new(),
             threads: AtomicUsize::new(threads),
             queue_capacity: AtomicUsize::new(self.queue_capacity),
-            cancel_queued: AtomicBool::new(false),
+            cancelling: AtomicBool::new(false),
+            cancelled_by_workers: AtomicUsize::new(0),
             abandoned: AtomicBool::new(false),
             counters: Counters::default(),
-            workers: Mutex::new(Workers {
-                handles: Vec::with_capacity(threads),
-                counters: Vec::with_capacity(threads),
-                retired: Default::default(),
-                indices: BTreeSet::new(),
-                pending_retire: 0,
-                spawned: 0,
-                joining: false,
-                terminated: false,
-            }),
+            workers: Mutex::new(Workers::new(threads)),
             terminated: Condvar::new(),
-            release_batch: AtomicUsize::new(release_batch(threads, capacity)),
             stack_size: self.stack_size,
+            #[cfg(test)]
             spawn_limit: self.spawn_limit,
         });
         let pool = ThreadPoolBulkhead { shared };
@@ -178,5 +173,76 @@ impl ThreadPoolBuilder {
             }
         }
         Ok(pool)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::RejectReason;
+    use std::sync::{mpsc, Barrier};
+
+    #[test]
+    fn a_thread_the_os_refuses_at_build_is_a_spawn_error_not_a_panic() {
+        for started in [0, 1, 2] {
+            let err = ThreadPoolBulkhead::builder("refused")
+                .threads(3)
+                .fail_spawn_after(started)
+                .build()
+                .expect_err("the third thread cannot start");
+            assert_eq!(err.kind(), BuildErrorKind::Spawn);
+            assert_eq!(err.name(), "refused");
+        }
+    }
+
+    #[test]
+    fn a_failed_grow_is_a_spawn_error_and_the_pool_works_with_the_threads_it_has() {
+        let pool = ThreadPoolBulkhead::builder("grow")
+            .threads(2)
+            .fail_spawn_after(3)
+            .build()
+            .unwrap();
+        let err = pool.set_threads(5).expect_err("only one more can start");
+        assert_eq!(err.kind(), BuildErrorKind::Spawn);
+        assert_eq!(pool.stats().threads, 3, "the pool reports the size it has");
+
+        // Three threads really run at once (a barrier of four opens only
+        // if they do), and the capacity is exactly three.
+        let all_running = std::sync::Arc::new(Barrier::new(4));
+        let (go, gate) = mpsc::channel::<()>();
+        let gate = std::sync::Arc::new(crate::sync::Mutex::new(gate));
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                let (b, g) = (all_running.clone(), gate.clone());
+                pool.try_submit(move || {
+                    b.wait();
+                    let _ = g.lock().recv();
+                    i
+                })
+                .unwrap()
+            })
+            .collect();
+        all_running.wait();
+        assert_eq!(
+            pool.try_submit(|| 9).unwrap_err().reason(),
+            RejectReason::Full
+        );
+        for _ in 0..3 {
+            go.send(()).unwrap();
+        }
+        let sum: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(sum, 3);
+
+        pool.set_threads(1).unwrap();
+        pool.set_threads(3).unwrap();
+        assert_eq!(pool.stats().threads, 3);
+        assert_eq!(
+            pool.set_threads(4).unwrap_err().kind(),
+            BuildErrorKind::Spawn
+        );
+        assert_eq!(pool.execute(|| 42).unwrap(), 42);
+        pool.wait_idle();
+        let s = pool.stats();
+        assert_eq!(s.submitted, s.completed + s.panicked + s.cancelled, "{s:?}");
     }
 }

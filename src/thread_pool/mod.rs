@@ -1,16 +1,19 @@
 //! Thread isolation: [`ThreadPoolBulkhead`], a named, fixed-size pool of OS
 //! threads with a bounded queue that rejects work at the door when full.
 //!
-//! * `builder.rs`: configuration and validation.
-//! * `worker.rs`: shared state, the worker loop, how the pool stops.
-//! * `handle.rs`: the task cell (closure and result in one allocation) and
-//!   [`TaskHandle`].
-//! * `spent.rs`: finished jobs' allocations, handed back in batches to be
-//!   reused (or freed) by a submitting thread.
+//! A task's path reads in one direction, one file a step:
+//! submit (this file) → admission (`crate::admission`, a lock-free slot
+//! counter) → `queue.rs` (one FIFO channel) → `worker.rs` (the loop that
+//! runs `job.rs`'s jobs) → `handle.rs` ([`TaskHandle`]). `shared.rs` holds
+//! the state they share, `builder.rs` the configuration, `lifecycle.rs`
+//! shutdown, cancellation and resizing.
 
 mod builder;
 mod handle;
-mod spent;
+mod job;
+mod lifecycle;
+mod queue;
+mod shared;
 mod worker;
 
 pub use builder::ThreadPoolBuilder;
@@ -21,10 +24,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::admission::Refused;
-use crate::error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected};
+use crate::error::{ExecuteError, RejectReason, Rejected};
 use crate::stats::PoolStats;
 use crate::sync::Ordering;
-use worker::{total_slots, Job, Shared};
+use job::{Job, SpawnJob};
+use shared::Shared;
 
 /// A named, fixed-size pool of OS threads with a bounded queue.
 ///
@@ -36,12 +40,24 @@ use worker::{total_slots, Job, Shared};
 /// A panicking task is caught: its worker lives on, the pool keeps its
 /// size, and the task's handle reports [`TaskError::Panicked`](crate::TaskError::Panicked).
 ///
-/// A submitted task costs at most one allocation, and a stream of tasks of
-/// one type usually none: workers hand the emptied allocations of finished
-/// detached tasks and spawns back, and a submitting thread reuses them for
-/// its next tasks of the same type. Each submitting thread keeps at most 32
-/// such emptied allocations (of any pool) until its next submits or its
-/// exit.
+/// # Queue behaviour
+///
+/// Admitted tasks start in admission order (first in, first out), also
+/// across live resizes. Worker threads are named `{name}-{index}`.
+///
+/// A panic in a task is caught and reported through its handle, but the
+/// process's panic hook still runs first (printing the message, as for any
+/// panic). To keep contained panics quiet, filter the hook by thread name:
+///
+/// ```
+/// let default = std::panic::take_hook();
+/// std::panic::set_hook(Box::new(move |info| {
+///     if !std::thread::current().name().is_some_and(|n| n.starts_with("search-")) {
+///         default(info);
+///     }
+/// }));
+/// # let _ = std::panic::take_hook();
+/// ```
 ///
 /// Dropping the pool is [`shutdown`](Self::shutdown): queued tasks still run
 /// and the workers are joined. Dropping it from one of its own tasks starts
@@ -71,9 +87,9 @@ use worker::{total_slots, Job, Shared};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ThreadPoolBulkhead {
-    // `std::sync::Arc` rather than the facade's: tasks are coerced to
-    // `Arc<dyn Runnable>`, which loom's `Arc` cannot do on stable Rust.
-    // Everything inside `Shared` that synchronises comes from the facade.
+    // `std::sync::Arc`: its address identifies the pool on its own workers
+    // (`Shared::on_own_worker`). Everything inside `Shared` that
+    // synchronises, and every task cell, comes from the `sync` facade.
     shared: Arc<Shared>,
 }
 
@@ -121,20 +137,24 @@ impl ThreadPoolBulkhead {
         }
     }
 
-    /// Queues a task that already holds a slot.
-    fn enqueue_task<F, T>(&self, f: F) -> TaskHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
+    /// Queues work that already holds a slot.
+    fn enqueue(&self, job: Job) {
         // Relaxed: ordered before the task's completion by the queue
         // hand-off, and before any idle observer by the slot release.
         self.shared
             .counters
             .submitted
             .fetch_add(1, Ordering::Relaxed);
-        let (task, handle) = self.shared.spent.new_task(f, &self.shared);
-        self.shared.queue.send(Job::Task(task));
+        self.shared.queue.send(job);
+    }
+
+    fn enqueue_task<F, T>(&self, f: F) -> TaskHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, handle) = TaskHandle::new(f, &self.shared);
+        self.enqueue(Job::Work(Box::new(job)));
         handle
     }
 
@@ -142,14 +162,7 @@ impl ThreadPoolBulkhead {
     where
         F: FnOnce() + Send + 'static,
     {
-        // Relaxed: as in `enqueue_task`.
-        self.shared
-            .counters
-            .submitted
-            .fetch_add(1, Ordering::Relaxed);
-        self.shared
-            .queue
-            .send(Job::Spawn(self.shared.spent.spawn_box(f)));
+        self.enqueue(Job::Work(Box::new(SpawnJob(f))));
     }
 
     /// Submits a task if there is room now, without waiting.
@@ -163,9 +176,7 @@ impl ThreadPoolBulkhead {
     ///
     /// A task's slot is free by the time its result is visible through the
     /// handle ([`TaskHandle::join`], [`TaskHandle::join_timeout`], or
-    /// [`TaskHandle::is_finished`] returning true). On pools that give slots
-    /// back in batches (see [`try_spawn`](Self::try_spawn)) the worker may
-    /// still hold it then; the handle frees it itself.
+    /// [`TaskHandle::is_finished`] returning true).
     ///
     /// # Examples
     ///
@@ -265,25 +276,9 @@ impl ThreadPoolBulkhead {
     /// (fire and forget). Its panics are caught and counted in
     /// [`PoolStats::panicked`].
     ///
-    /// When no result is needed this is the cheaper way in: the closure
-    /// travels in one box of its own size, without the result cell,
-    /// locks and reference counts a handle needs (100,000 no-op tasks
-    /// took 20–45 % less time than with `submit` and the handle dropped; see
-    /// BENCHMARKS.md).
-    ///
-    /// The closure's slot may come back a little after it returns (so may
-    /// a finished task's, until its handle sees the result; see
-    /// [`try_submit`](Self::try_submit)): on a pool with at least 64 slots (threads plus
-    /// queue places) per thread, a worker gives such slots back in batches
-    /// (a thirty-second of the slots per thread, at most 32) while it finds
-    /// more work queued, and always before it waits for work. The slots
-    /// held this way are under a thirty-second of the capacity in all (a
-    /// worker that picks up a long task keeps its few until that task
-    /// ends). So a busy stream of spawns may be refused slightly before the
-    /// last slot is really in use, never admitted beyond the capacity;
-    /// meanwhile [`stats`](Self::stats) counts those closures as completed,
-    /// not active or queued, and [`wait_idle`](Self::wait_idle) returns
-    /// only once every slot is back.
+    /// When no result is needed this is the cheaper way in: one
+    /// allocation (the boxed closure) instead of two, and no result cell.
+    /// The closure's slot is free once it has returned (and been dropped).
     ///
     /// # Errors
     ///
@@ -364,11 +359,11 @@ impl ThreadPoolBulkhead {
     /// dropped unrun; use `try_submit` to get it back),
     /// [`ExecuteError::Panicked`] or [`ExecuteError::Cancelled`] otherwise.
     ///
-    /// # Deadlocks
-    ///
-    /// Called from one of this pool's own tasks, it waits for a task that
-    /// needs a thread of the same pool; with every thread doing the same, it
-    /// never returns. Use a separate pool for nested work.
+    /// Called from one of this pool's own tasks, it runs `f` inline on the
+    /// calling worker (which already holds a slot of this pool) instead of
+    /// queueing it behind itself, so it can never deadlock; a panic is
+    /// caught and reported as [`ExecuteError::Panicked`]. Such an inline
+    /// call is not counted in [`stats`](Self::stats) as a task of its own.
     ///
     /// # Examples
     ///
@@ -382,320 +377,11 @@ impl ThreadPoolBulkhead {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        Ok(self.try_submit(f)?.join()?)
-    }
-
-    /// Closes the door without waiting; on a worker of this pool, the caller
-    /// must not wait for itself.
-    fn begin_shutdown(&self) {
-        if self.shared.slots.close() == Some(true) {
-            // Nothing was in flight: this call owns the "closed and empty"
-            // event and releases the workers.
-            self.shared.queue.send(Job::Exit);
-        }
-    }
-
-    /// Stops admitting (every submit now returns
-    /// [`RejectReason::ShutDown`]), lets every admitted task run, and joins
-    /// the worker threads. Idempotent; concurrent callers all return once
-    /// the workers are joined.
-    ///
-    /// Called from one of the pool's own tasks, it stops admitting and
-    /// returns at once; the workers finish the queue and exit on their own.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use bulkheads::{RejectReason, ThreadPoolBulkhead};
-    ///
-    /// let pool = ThreadPoolBulkhead::builder("reports").threads(1).queue_capacity(3).build()?;
-    /// let handles: Vec<_> = (0..4).map(|i| pool.try_submit(move || i).unwrap()).collect();
-    /// pool.shutdown(); // every admitted task still runs
-    /// assert_eq!(handles.into_iter().map(|h| h.join().unwrap()).sum::<i32>(), 6);
-    /// assert_eq!(pool.try_submit(|| 0).unwrap_err().reason(), RejectReason::ShutDown);
-    /// # Ok::<(), bulkheads::BuildError>(())
-    /// ```
-    pub fn shutdown(&self) {
-        self.begin_shutdown();
-        if !self.shared.on_own_worker() {
-            self.join_workers();
-        }
-    }
-
-    /// Takes queued jobs off the queue and cancels them.
-    fn cancel_queued(&self) {
-        self.shared.set_cancel_queued();
-        while let Some(job) = self.shared.queue.try_recv() {
-            let was_exit = matches!(job, Job::Exit);
-            self.shared.cancel_job(job);
-            if was_exit {
-                break;
-            }
-        }
-    }
-
-    /// Stops admitting, cancels every queued task (their handles report
-    /// [`TaskError::Cancelled`](crate::TaskError::Cancelled)), lets running
-    /// tasks finish, and joins the workers. Returns how many tasks this
-    /// shutdown cancelled.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use bulkheads::{TaskError, ThreadPoolBulkhead};
-    /// use std::sync::mpsc;
-    ///
-    /// let pool = ThreadPoolBulkhead::builder("crawl").threads(1).queue_capacity(2).build()?;
-    /// let (started_tx, started) = mpsc::channel();
-    /// let (go, gate) = mpsc::channel::<()>();
-    /// let running = pool.try_submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap(); 1 })?;
-    /// let queued = pool.try_submit(|| 2)?;
-    /// started.recv().unwrap(); // the first task holds the only thread
-    /// let releaser = std::thread::spawn(move || go.send(()).unwrap());
-    /// assert_eq!(pool.shutdown_now(), 1);
-    /// releaser.join().unwrap();
-    /// assert_eq!(running.join()?, 1);
-    /// assert!(matches!(queued.join(), Err(TaskError::Cancelled)));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn shutdown_now(&self) -> usize {
-        // Relaxed: only this thread's own before/after difference matters,
-        // and the join below orders the workers' cancellations before the
-        // second read.
-        let before = self.shared.counters.cancelled.load(Ordering::Relaxed);
-        self.begin_shutdown();
-        self.cancel_queued();
-        if !self.shared.on_own_worker() {
-            self.join_workers();
-        }
-        let after = self.shared.counters.cancelled.load(Ordering::Acquire);
-        after - before
-    }
-
-    /// Stops admitting and lets admitted tasks run, for at most `timeout`.
-    /// Past the deadline, cancels whatever is still queued and returns
-    /// without waiting for tasks still running. Returns `true` if every
-    /// admitted task finished in time and the workers were joined.
-    ///
-    /// After a `false`, dropping the pool does not wait for the stragglers;
-    /// an explicit [`shutdown`](Self::shutdown) does. Called from one of the
-    /// pool's own tasks, it starts the shutdown and returns `false` at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use bulkheads::ThreadPoolBulkhead;
-    /// use std::time::Duration;
-    ///
-    /// let pool = ThreadPoolBulkhead::builder("flush").threads(2).queue_capacity(8).build()?;
-    /// for _ in 0..8 {
-    ///     pool.try_spawn(|| ()).unwrap();
-    /// }
-    /// assert!(pool.shutdown_timeout(Duration::from_secs(10)));
-    /// # Ok::<(), bulkheads::BuildError>(())
-    /// ```
-    pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
-        self.begin_shutdown();
         if self.shared.on_own_worker() {
-            return false;
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .map_err(|payload| ExecuteError::from(crate::TaskError::Panicked(payload)));
         }
-        if self.wait_idle_until(deadline) {
-            self.join_workers();
-            return true;
-        }
-        self.cancel_queued();
-        // Release: pairs with the Acquire load in `Drop`.
-        self.shared.abandoned.store(true, Ordering::Release);
-        false
-    }
-
-    /// Joins every worker; concurrent callers wait for the first.
-    fn join_workers(&self) {
-        let mut workers = self.shared.workers.lock();
-        if workers.joining {
-            while !workers.terminated {
-                workers = self.shared.terminated.wait(workers);
-            }
-            return;
-        }
-        workers.joining = true;
-        let handles = std::mem::take(&mut workers.handles);
-        drop(workers);
-        for handle in handles {
-            // Workers catch every panic of the tasks they run; an error here
-            // could only come from the worker loop itself, and there is
-            // nothing left to clean up for it.
-            let _ = handle.join();
-        }
-        let mut workers = self.shared.workers.lock();
-        workers.terminated = true;
-        drop(workers);
-        self.shared.terminated.notify_all();
-    }
-
-    /// Whether a shutdown has started: the pool admits nothing any more.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = bulkheads::ThreadPoolBulkhead::builder("x").threads(1).build()?;
-    /// assert!(!pool.is_shut_down());
-    /// pool.shutdown();
-    /// assert!(pool.is_shut_down());
-    /// # Ok::<(), bulkheads::BuildError>(())
-    /// ```
-    pub fn is_shut_down(&self) -> bool {
-        self.shared.slots.snapshot().closed
-    }
-
-    /// Blocks until nothing is queued or running: every task admitted so far
-    /// has finished. Tasks admitted meanwhile by other threads are waited
-    /// for too.
-    ///
-    /// # Deadlocks
-    ///
-    /// Called from one of this pool's own tasks it waits for itself and
-    /// never returns.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = bulkheads::ThreadPoolBulkhead::builder("batch").threads(2).queue_capacity(100).build()?;
-    /// for _ in 0..100 {
-    ///     pool.try_spawn(|| ()).unwrap();
-    /// }
-    /// pool.wait_idle();
-    /// let stats = pool.stats();
-    /// assert_eq!((stats.active, stats.queued, stats.completed), (0, 0, 100));
-    /// # Ok::<(), bulkheads::BuildError>(())
-    /// ```
-    pub fn wait_idle(&self) {
-        self.wait_idle_until(None);
-    }
-
-    fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
-        loop {
-            if !self.shared.slots.wait_empty(deadline) {
-                return false;
-            }
-            if self.shared.worker_totals().busy == 0 {
-                return true;
-            }
-            // Every slot is free but a worker is still publishing a result
-            // (a store under an uncontended lock): let it finish.
-            crate::sync::thread::yield_now();
-        }
-    }
-
-    /// Like [`wait_idle`](Self::wait_idle), for at most `timeout`; true if
-    /// the pool became idle in time.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let pool = bulkheads::ThreadPoolBulkhead::builder("batch").threads(1).build()?;
-    /// assert!(pool.wait_idle_timeout(Duration::from_secs(1)));
-    /// # Ok::<(), bulkheads::BuildError>(())
-    /// ```
-    pub fn wait_idle_timeout(&self, timeout: Duration) -> bool {
-        self.wait_idle_until(Instant::now().checked_add(timeout))
-    }
-
-    /// Changes the number of worker threads, live. Growing starts threads at
-    /// once and makes room for that many more tasks; shrinking lowers the
-    /// capacity at once and retires threads only after their current task
-    /// (queued tasks are not lost). [`PoolStats::threads`] reports the new
-    /// size immediately.
-    ///
-    /// # Errors
-    ///
-    /// [`BuildError`] of kind [`ZeroThreads`](BuildErrorKind::ZeroThreads),
-    /// [`TooLarge`](BuildErrorKind::TooLarge),
-    /// [`ShutDown`](BuildErrorKind::ShutDown), or
-    /// [`Spawn`](BuildErrorKind::Spawn) when the OS refuses a thread (the
-    /// pool keeps the threads it could start, and reports that size).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = bulkheads::ThreadPoolBulkhead::builder("elastic").threads(2).build()?;
-    /// pool.set_threads(6)?;
-    /// assert_eq!(pool.stats().threads, 6);
-    /// pool.set_threads(1)?;
-    /// assert_eq!(pool.stats().threads, 1);
-    /// # Ok::<(), bulkheads::BuildError>(())
-    /// ```
-    pub fn set_threads(&self, threads: usize) -> Result<(), BuildError> {
-        let shared = &self.shared;
-        if threads == 0 {
-            return Err(BuildError::new(BuildErrorKind::ZeroThreads, &shared.name));
-        }
-        let mut workers = shared.workers.lock();
-        if shared.slots.snapshot().closed {
-            return Err(BuildError::new(BuildErrorKind::ShutDown, &shared.name));
-        }
-        // Relaxed: written only under `workers`, which we hold.
-        let queue = shared.queue_capacity.load(Ordering::Relaxed);
-        let old = shared.threads.load(Ordering::Relaxed);
-        total_slots(&shared.name, threads, queue)?;
-        if threads < old {
-            // Lower the door first, then retire: no new task is admitted for
-            // a thread that is about to go.
-            shared.set_size(threads, queue);
-            workers.pending_retire += old - threads;
-            for _ in threads..old {
-                shared.queue.send(Job::Retire);
-            }
-            return Ok(());
-        }
-        let mut live = old;
-        let mut result = Ok(());
-        // Retirements not yet carried out are simply taken back.
-        let taken_back = workers.pending_retire.min(threads - old);
-        workers.pending_retire -= taken_back;
-        live += taken_back;
-        while live < threads {
-            let index = (0..).find(|i| !workers.indices.contains(i)).unwrap_or(live);
-            if let Err(err) = shared.spawn_worker(&mut workers, index) {
-                result = Err(err);
-                break;
-            }
-            live += 1;
-        }
-        shared.set_size(live, queue);
-        result
-    }
-
-    /// Changes the queue capacity (waiting room beyond the threads), live.
-    /// Lowering it below what is queued keeps those tasks and admits nothing
-    /// new until the queue drains under the new capacity.
-    ///
-    /// # Errors
-    ///
-    /// [`BuildError`] of kind [`TooLarge`](BuildErrorKind::TooLarge) or
-    /// [`ShutDown`](BuildErrorKind::ShutDown).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = bulkheads::ThreadPoolBulkhead::builder("elastic").threads(1).build()?;
-    /// pool.set_queue_capacity(50)?;
-    /// assert_eq!(pool.stats().queue_capacity, 50);
-    /// # Ok::<(), bulkheads::BuildError>(())
-    /// ```
-    pub fn set_queue_capacity(&self, capacity: usize) -> Result<(), BuildError> {
-        let shared = &self.shared;
-        let _workers = shared.workers.lock();
-        if shared.slots.snapshot().closed {
-            return Err(BuildError::new(BuildErrorKind::ShutDown, &shared.name));
-        }
-        // Relaxed: written only under `workers`, which we hold.
-        let threads = shared.threads.load(Ordering::Relaxed);
-        total_slots(&shared.name, threads, capacity)?;
-        shared.set_size(threads, capacity);
-        Ok(())
+        Ok(self.try_submit(f)?.join()?)
     }
 
     /// A snapshot of the pool's configuration and counters. Cheap: a few
@@ -719,13 +405,17 @@ impl ThreadPoolBulkhead {
         // statistics.
         let slots = shared.slots.snapshot();
         let workers = shared.worker_totals();
+        let threads = shared.threads.load(Ordering::Relaxed);
+        let queue_capacity = shared.queue_capacity.load(Ordering::Relaxed);
         PoolStats {
-            name: shared.name.clone(),
-            threads: shared.threads.load(Ordering::Relaxed),
-            queue_capacity: shared.queue_capacity.load(Ordering::Relaxed),
-            active: workers.busy,
-            // Slots held for finished spawns (`deferred`) are neither.
-            queued: slots.count.saturating_sub(workers.busy + workers.deferred),
+            name: shared.name.to_string(),
+            threads,
+            queue_capacity,
+            // Read at slightly different moments, so clamped: a snapshot
+            // never shows more running than threads or more queued than
+            // the queue holds; exact at rest.
+            active: workers.busy.min(threads),
+            queued: slots.count.saturating_sub(workers.busy).min(queue_capacity),
             submitted: c.submitted.load(Ordering::Relaxed),
             completed: workers.completed,
             panicked: workers.panicked,
