@@ -88,12 +88,16 @@
 //! | `admission` | the lock-free slot counter behind every admission decision |
 //! | `sync` | the facade: std/parking_lot/crossbeam normally, loom under `--cfg loom` |
 #![deny(missing_docs, missing_debug_implementations)]
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the one function that sets a child's resource
+// limits between fork and exec (src/process/limits.rs) allows it locally.
+#![deny(unsafe_code)]
 
 mod adaptive;
 mod admission;
 mod compartment;
 mod error;
+#[cfg(all(unix, feature = "process"))]
+mod process;
 mod registry;
 mod semaphore;
 mod stats;
@@ -110,7 +114,9 @@ pub mod __loom;
 pub use adaptive::{Adaptive, AdaptiveDriver};
 pub use compartment::Compartment;
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
+#[cfg(all(unix, feature = "process"))]
+pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
-pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
+pub use stats::{BulkheadStats, PoolStats, ProcessStats, SemaphoreStats};
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};
