@@ -8,32 +8,35 @@
 //!    (`process-wrap`'s `ProcessGroup`), with its limits set between fork
 //!    and exec ([`Limits::apply`]). The child goes into a [`Group`] guard
 //!    at once.
-//! 2. Scoped helper threads read stdout and stderr (each keeps at most
-//!    `output_limit` bytes and drops the rest), and one writes the input,
-//!    if any, then closes stdin. Reading both pipes at the same time is
-//!    what keeps a child that fills one pipe from deadlocking.
+//! 2. Two reusable helper threads ([`helpers`](super::helpers)) read
+//!    stdout and stderr at the same time, each keeping at most
+//!    `output_limit` bytes and dropping the rest, and send what they kept
+//!    back when their pipe ends. Reading both pipes at once is what keeps
+//!    a child that fills one pipe from deadlocking. Input up to
+//!    [`INLINE_INPUT`] bytes is written at once (it fits an empty pipe);
+//!    more is written by a scoped thread while the child runs.
 //! 3. The calling thread waits for the leader to exit or the deadline to
-//!    pass. It wakes when a reader reaches end of file (the usual sign of
-//!    an exit) and otherwise checks at growing intervals (up to
-//!    [`MAX_NAP`]), since a child may exit while something it started still
-//!    holds its pipes.
+//!    pass. It wakes when a pipe ends (the usual sign of an exit) and
+//!    otherwise checks at growing intervals (up to [`MAX_NAP`]), since a
+//!    child may exit while something it started still holds its pipes.
 //! 4. At the deadline the whole group gets `SIGKILL` and the leader is
 //!    reaped. After a normal exit the group gets `SIGKILL` too, so nothing
 //!    the program left running in the background outlives the call. The
-//!    readers then see end of file and are joined.
+//!    readers then reach the end of their pipes and report.
 //!
-//! The guard lives inside the thread scope, so if the calling thread
-//! unwinds, the group is killed and reaped *before* the scope joins the
-//! readers (which could otherwise wait for ever on a live child's pipes).
+//! The guard is dropped before anything else can block (inside the
+//! writer's thread scope, when there is one), so if the calling thread
+//! unwinds, the group is killed and the leader reaped first.
 
 use std::io::{self, Read, Write};
-use std::process::{ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread::{self, Scope, ScopedJoinHandle};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use process_wrap::std::{ProcessGroup, StdChildWrapper, StdCommandWrap};
 
+use super::helpers;
 use super::limits::Limits;
 
 /// The first interval between two checks on a child whose pipes are quiet.
@@ -41,10 +44,17 @@ const FIRST_NAP: Duration = Duration::from_micros(50);
 /// The longest interval between two checks: how late, at worst, the end of
 /// a child whose pipes are held open by something else is noticed.
 const MAX_NAP: Duration = Duration::from_millis(20);
+/// Checks right after a pipe ends that only yield the CPU instead of
+/// sleeping: the child is most likely a few microseconds from exiting.
+const QUICK_CHECKS: u32 = 16;
 /// Bytes read from a pipe at a time.
 const CHUNK: usize = 16 * 1024;
-/// Stack of a helper thread: it holds no buffers (those are on the heap).
-const HELPER_STACK: usize = 64 * 1024;
+/// Input this small is written before the wait begins: POSIX guarantees a
+/// pipe holds at least this much (`_POSIX_PIPE_BUF`), and the child's
+/// stdin pipe is new and empty, so the write cannot block.
+const INLINE_INPUT: usize = 512;
+/// Stack of the input writer: it only passes a borrowed slice on.
+const WRITER_STACK: usize = 64 * 1024;
 
 /// What a run is asked to do, beyond the command itself.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +88,13 @@ pub(crate) struct Captured {
     pub(crate) truncated: bool,
 }
 
+/// Which pipe a reader read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
 /// Runs `command` to its end as `plan` says. `started` is called once the
 /// child and its helpers are up.
 ///
@@ -85,8 +102,8 @@ pub(crate) struct Captured {
 ///
 /// The error that kept the program from starting (or, rarely, a helper
 /// thread the system would not create; the child is then killed and
-/// reaped before returning). Once `started` has been called the run always
-/// ends in `Ok`.
+/// reaped before returning). After `started`, only a failure to wait for
+/// the child (which is then killed and reaped too).
 pub(crate) fn run(
     mut command: Command,
     plan: Plan<'_>,
@@ -104,94 +121,84 @@ pub(crate) fn run(
     let begun = Instant::now();
     let mut group = Group::spawn(command)?;
     let stdin = group.child.stdin().take();
-    let stdout = group.child.stdout().take();
-    let stderr = group.child.stderr().take();
+    let (done_tx, done) = crossbeam_channel::bounded::<(Stream, Captured)>(2);
+    if let Some(pipe) = group.child.stdout().take() {
+        read_on_helper(pipe, Stream::Stdout, plan.output_limit, done_tx.clone())?;
+    }
+    if let Some(pipe) = group.child.stderr().take() {
+        read_on_helper(pipe, Stream::Stderr, plan.output_limit, done_tx)?;
+    }
     let deadline = plan.timeout.and_then(|t| begun.checked_add(t));
-
-    thread::scope(|s| {
-        // Moved in: dropped (kill + reap) before the scope joins its
-        // threads, also when this closure unwinds.
-        let mut group = group;
-        let (eof_tx, eof) = mpsc::channel::<()>();
-        if let (Some(mut pipe), Some(input)) = (stdin, plan.input) {
-            helper(s, move || {
-                // A child that exits without reading all of it closes the
-                // pipe: the write fails and that is no error of the run.
+    match (stdin, plan.input) {
+        (Some(mut pipe), Some(input)) if input.len() > INLINE_INPUT => thread::scope(|s| {
+            // Moved in: dropped (kill + reap) before the scope joins the
+            // writer, also when this closure unwinds; the kill breaks the
+            // writer's pipe.
+            let mut group = group;
+            thread::Builder::new()
+                .name("bulkheads-process-stdin".into())
+                .stack_size(WRITER_STACK)
+                .spawn_scoped(s, move || {
+                    // A child that exits without reading all of it closes
+                    // the pipe: the write fails, and that is no error of
+                    // the run.
+                    let _ = pipe.write_all(input);
+                })?;
+            started();
+            group.finish(deadline, &done, begun)
+        }),
+        (stdin, input) => {
+            if let (Some(mut pipe), Some(input)) = (stdin, input) {
+                // Fits the new, empty pipe: does not block. Closed on drop.
                 let _ = pipe.write_all(input);
-            })?;
-        }
-        let out_tx = eof_tx.clone();
-        let limit = plan.output_limit;
-        let out = helper(s, move || read_capped(stdout, limit, out_tx))?;
-        let err = helper(s, move || read_capped(stderr, limit, eof_tx))?;
-        started();
-
-        let (status, timed_out) = group.wait(deadline, &eof)?;
-        let stdout = join(out);
-        let stderr = join(err);
-        Ok(Finished {
-            status,
-            timed_out,
-            stdout,
-            stderr,
-            elapsed: begun.elapsed(),
-        })
-    })
-}
-
-/// Starts a scoped helper thread, or reports why the system would not.
-fn helper<'scope, T: Send + 'scope>(
-    s: &'scope Scope<'scope, '_>,
-    f: impl FnOnce() -> T + Send + 'scope,
-) -> io::Result<ScopedJoinHandle<'scope, T>> {
-    thread::Builder::new()
-        .name("bulkheads-process-io".into())
-        .stack_size(HELPER_STACK)
-        .spawn_scoped(s, f)
-}
-
-/// A reader's result; a reader that panicked (it cannot: it only reads and
-/// copies) would have its panic continue here.
-fn join(handle: ScopedJoinHandle<'_, Captured>) -> Captured {
-    handle
-        .join()
-        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
-}
-
-/// Reads `pipe` to its end, keeping the first `limit` bytes, then says so
-/// on `eof`.
-fn read_capped(pipe: Option<impl PipeReader>, limit: usize, eof: mpsc::Sender<()>) -> Captured {
-    let mut captured = Captured::default();
-    if let Some(mut pipe) = pipe {
-        let mut chunk = vec![0u8; CHUNK];
-        loop {
-            match pipe.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let room = limit - captured.bytes.len();
-                    if n <= room {
-                        captured.bytes.extend_from_slice(&chunk[..n]);
-                    } else {
-                        captured.bytes.extend_from_slice(&chunk[..room]);
-                        captured.truncated = true;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // A pipe read does not fail otherwise; if it did, what was
-                // read so far is the output.
-                Err(_) => break,
             }
+            started();
+            group.finish(deadline, &done, begun)
         }
     }
-    // The waiter may have gone (the run is ending anyway).
-    let _ = eof.send(());
-    captured
 }
 
-/// The two pipe ends a reader takes.
-trait PipeReader: Read + Send {}
-impl PipeReader for ChildStdout {}
-impl PipeReader for ChildStderr {}
+/// Hands `pipe` to a helper that reads it to its end, keeping the first
+/// `limit` bytes, and sends them on `done`.
+fn read_on_helper(
+    mut pipe: impl Read + Send + 'static,
+    stream: Stream,
+    limit: usize,
+    done: Sender<(Stream, Captured)>,
+) -> io::Result<()> {
+    helpers::spawn(Box::new(move || {
+        let captured = read_capped(&mut pipe, limit);
+        // Closed at once, not when the helper takes its next job.
+        drop(pipe);
+        // The caller may have gone (it unwound); the output has no reader.
+        let _ = done.send((stream, captured));
+    }))
+}
+
+/// Reads `pipe` to its end, keeping the first `limit` bytes.
+fn read_capped(pipe: &mut impl Read, limit: usize) -> Captured {
+    let mut captured = Captured::default();
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = limit - captured.bytes.len();
+                if n <= room {
+                    captured.bytes.extend_from_slice(&chunk[..n]);
+                } else {
+                    captured.bytes.extend_from_slice(&chunk[..room]);
+                    captured.truncated = true;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // A pipe read does not fail otherwise; if it did, what was read
+            // so far is the output.
+            Err(_) => break,
+        }
+    }
+    captured
+}
 
 /// A child and its process group, killed and reaped on drop unless it has
 /// been reaped already.
@@ -220,22 +227,59 @@ impl Group {
         self.child.id()
     }
 
+    /// Waits for the leader to exit or for `deadline` (killing the group
+    /// either way), then for both readers' output.
+    fn finish(
+        &mut self,
+        deadline: Option<Instant>,
+        done: &Receiver<(Stream, Captured)>,
+        begun: Instant,
+    ) -> io::Result<Finished> {
+        let mut stdout = None;
+        let mut stderr = None;
+        let mut keep = |(stream, captured): (Stream, Captured)| match stream {
+            Stream::Stdout => stdout = Some(captured),
+            Stream::Stderr => stderr = Some(captured),
+        };
+        let (status, timed_out) = self.wait(deadline, done, &mut keep)?;
+        // The group is dead now, so the pipes end: wait for what is left.
+        // A reader that is gone without reporting (it cannot panic: it only
+        // reads and copies) disconnects the channel and counts as empty.
+        while let Ok(report) = done.recv() {
+            keep(report);
+        }
+        Ok(Finished {
+            status,
+            timed_out,
+            stdout: stdout.unwrap_or_default(),
+            stderr: stderr.unwrap_or_default(),
+            elapsed: begun.elapsed(),
+        })
+    }
+
     /// Waits for the leader to exit or for `deadline`; then kills what is
     /// left of the group. Returns the leader's status and whether the
-    /// deadline ended it. `eof` receives one message per pipe that reached
-    /// its end.
+    /// deadline ended it. Readers' reports arriving meanwhile go to `keep`.
     fn wait(
         &mut self,
         deadline: Option<Instant>,
-        eof: &Receiver<()>,
+        done: &Receiver<(Stream, Captured)>,
+        keep: &mut impl FnMut((Stream, Captured)),
     ) -> io::Result<(ExitStatus, bool)> {
         let mut pipes_open = true;
         let mut nap = FIRST_NAP;
+        let mut quick_checks = 0;
         loop {
-            if let Some(status) = self.child.try_wait()? {
+            // The leader is waited for by its pid (std's `Child`), so its
+            // end is seen even if it moved itself to another group.
+            if let Some(status) = self.child.inner_mut().try_wait()? {
                 self.reaped = true;
                 // The leader is gone; anything it left in its group must
-                // not outlive the call (and may hold the pipes open).
+                // not outlive the call (and may hold the pipes open). The
+                // group id stays reserved while any member lives. If none
+                // does, the kill finds no one, unless the id was handed to
+                // a new group leader in between, which takes the kernel's
+                // rising pid counter a full wrap-around in that instant.
                 self.kill();
                 return Ok((status, false));
             }
@@ -247,19 +291,28 @@ impl Group {
                 Some(deadline) => deadline - now,
                 None => MAX_NAP,
             };
+            if quick_checks > 0 {
+                quick_checks -= 1;
+                thread::yield_now();
+                continue;
+            }
             let nap_now = nap.min(left);
+            nap = (nap * 2).min(MAX_NAP);
             if pipes_open {
-                match eof.recv_timeout(nap_now) {
-                    // A pipe closed: most likely the child is exiting, so
-                    // look again at once, with a fresh short interval.
-                    Ok(()) => nap = FIRST_NAP,
-                    Err(RecvTimeoutError::Timeout) => nap = (nap * 2).min(MAX_NAP),
+                match done.recv_timeout(nap_now) {
+                    // A pipe ended: most likely the child is exiting, so
+                    // look again at once, then often, for a moment.
+                    Ok(report) => {
+                        keep(report);
+                        quick_checks = QUICK_CHECKS;
+                        nap = FIRST_NAP;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
                     // Both readers are done: from now on only the timer.
                     Err(RecvTimeoutError::Disconnected) => pipes_open = false,
                 }
             } else {
                 thread::sleep(nap_now);
-                nap = (nap * 2).min(MAX_NAP);
             }
         }
     }
@@ -271,10 +324,11 @@ impl Group {
         let _ = self.child.start_kill();
     }
 
-    /// Kills the group and reaps the leader.
+    /// Kills the group and reaps the leader. The leader is not reaped
+    /// before the kill, so the group id cannot have been reused.
     fn kill_and_reap(&mut self) -> io::Result<ExitStatus> {
         self.kill();
-        let status = self.child.wait()?;
+        let status = self.child.inner_mut().wait()?;
         self.reaped = true;
         Ok(status)
     }

@@ -34,6 +34,7 @@ use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 mod builder;
 mod child;
 mod error;
+mod helpers;
 mod limits;
 
 pub use builder::ProcessBuilder;
@@ -274,7 +275,9 @@ impl ProcessBulkhead {
 
     /// Runs `command` as [`run`](Self::run) does, writing `input` to its
     /// stdin and then closing it. A child that exits without reading all
-    /// of it is not an error of the run.
+    /// of it is not an error of the run (the write fails with a broken
+    /// pipe, which is ignored; like `std::process::Command::output`, this
+    /// relies on `SIGPIPE` being ignored, as it is in Rust programs).
     ///
     /// # Errors
     ///
