@@ -6,12 +6,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Barrier, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
 use bulkheads::{
-    BuildErrorKind, BulkheadStats, Limit, ProcessBulkhead, ProcessError, Registry, RejectReason,
+    BuildErrorKind, BulkheadStats, Limit, ProcessBuilder, ProcessBulkhead, ProcessError, Registry,
+    RejectReason,
 };
 
 /// The tests in this file count our process's descriptors, children and
@@ -26,6 +27,17 @@ fn serial() -> MutexGuard<'static, ()> {
 /// A generous wall-clock limit for runs that should end on their own: if
 /// one hung, the test fails with `TimedOut` instead of hanging.
 const SAFETY_NET: Duration = Duration::from_secs(120);
+
+/// A bulkhead named `name` with the [`SAFETY_NET`] timeout, configured
+/// further by `configure`.
+fn guarded(
+    name: &str,
+    configure: impl FnOnce(ProcessBuilder) -> ProcessBuilder,
+) -> ProcessBulkhead {
+    configure(ProcessBulkhead::builder(name).timeout(SAFETY_NET))
+        .build()
+        .unwrap()
+}
 
 fn sh(script: &str) -> Command {
     let mut cmd = Command::new("sh");
@@ -147,37 +159,45 @@ fn peak_rss_kib() -> u64 {
 }
 
 #[test]
-fn one_run_more_than_the_limit_is_rejected_at_once_and_only_that_one() {
+fn of_n_plus_one_concurrent_runs_against_a_limit_of_n_exactly_one_is_rejected_at_once() {
     let _serial = serial();
     const N: usize = 3;
     let scratch = Scratch::new("n-plus-one");
     let (ready_path, mut ready) = scratch.fifo("ready");
     let (gate_path, mut gate) = scratch.fifo("gate");
-    let bulkhead = Arc::new(
-        ProcessBulkhead::builder("held")
-            .max_concurrent(N)
-            .max_wait(Duration::ZERO)
-            .timeout(SAFETY_NET)
-            .build()
-            .unwrap(),
-    );
+    let bulkhead = Arc::new(guarded("held", |b| {
+        b.max_concurrent(N).max_wait(Duration::ZERO)
+    }));
 
-    let runs: Vec<_> = (0..N)
+    // N + 1 callers reach the door together; each admitted child holds
+    // its place until the gate opens, so no place frees meanwhile.
+    let start = Arc::new(Barrier::new(N + 1));
+    let (results, ended) = mpsc::channel();
+    let callers: Vec<_> = (0..=N)
         .map(|_| {
-            let bulkhead = Arc::clone(&bulkhead);
+            let (bulkhead, start, results) = (bulkhead.clone(), start.clone(), results.clone());
             let cmd = held_child(&ready_path, &gate_path);
-            thread::spawn(move || bulkhead.run(cmd))
+            thread::spawn(move || {
+                start.wait();
+                results.send(bulkhead.run(cmd)).unwrap();
+            })
         })
         .collect();
     wait_until_up(&mut ready, N);
+    // The one run that ended while N children are held is the refused one.
+    let refused = ended.recv().unwrap();
+    assert_eq!(
+        refused.unwrap_err().reject_reason(),
+        Some(RejectReason::Full)
+    );
     assert_eq!(bulkhead.stats().active, N);
 
-    let extra = bulkhead.run(held_child(&ready_path, &gate_path));
-    assert_eq!(extra.unwrap_err().reject_reason(), Some(RejectReason::Full));
-
     release(&mut gate, N);
-    for run in runs {
-        run.join().unwrap().unwrap();
+    for _ in 0..N {
+        ended.recv().unwrap().unwrap();
+    }
+    for caller in callers {
+        caller.join().unwrap();
     }
     let stats = bulkhead.stats();
     assert_eq!((stats.started, stats.succeeded, stats.rejected), (N, N, 1));
@@ -190,14 +210,9 @@ fn with_a_wait_a_run_starts_once_a_place_frees() {
     let scratch = Scratch::new("wait");
     let (ready_path, mut ready) = scratch.fifo("ready");
     let (gate_path, mut gate) = scratch.fifo("gate");
-    let bulkhead = Arc::new(
-        ProcessBulkhead::builder("one-at-a-time")
-            .max_concurrent(1)
-            .max_wait(SAFETY_NET)
-            .timeout(SAFETY_NET)
-            .build()
-            .unwrap(),
-    );
+    let bulkhead = Arc::new(guarded("one-at-a-time", |b| {
+        b.max_concurrent(1).max_wait(SAFETY_NET)
+    }));
 
     let first = {
         let bulkhead = Arc::clone(&bulkhead);
@@ -232,11 +247,7 @@ fn a_child_allocating_past_the_memory_limit_fails_for_want_of_memory() {
         cmd.args(["if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"]);
         cmd
     };
-    let limited = ProcessBulkhead::builder("limited")
-        .memory_limit(32 << 20)
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let limited = guarded("limited", |b| b.memory_limit(32 << 20));
     let err = limited.run(dd()).unwrap_err();
     let out = match &err {
         ProcessError::Failed(out) => out,
@@ -250,21 +261,14 @@ fn a_child_allocating_past_the_memory_limit_fails_for_want_of_memory() {
     assert_eq!(err.limit_hit(), None);
 
     // The same program without the limit succeeds: the limit was the cause.
-    let unlimited = ProcessBulkhead::builder("unlimited")
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let unlimited = guarded("unlimited", |b| b);
     unlimited.run(dd()).unwrap();
 }
 
 #[test]
 fn a_busy_loop_past_the_cpu_time_limit_is_ended_by_that_limit() {
     let _serial = serial();
-    let bulkhead = ProcessBulkhead::builder("spinner")
-        .cpu_time_limit(Duration::from_secs(1))
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let bulkhead = guarded("spinner", |b| b.cpu_time_limit(Duration::from_secs(1)));
     let err = bulkhead.run(sh("while :; do :; done")).unwrap_err();
     assert!(matches!(err, ProcessError::Failed(_)), "{err:?}");
     assert_eq!(err.limit_hit(), Some(Limit::CpuTime));
@@ -300,10 +304,7 @@ fn a_timed_out_child_and_its_background_grandchild_are_both_gone() {
 fn what_a_child_leaves_running_in_the_background_is_killed_when_it_exits() {
     let _serial = serial();
     let marker = format!("1000.{}9", std::process::id());
-    let bulkhead = ProcessBulkhead::builder("leaver")
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let bulkhead = guarded("leaver", |b| b);
     // The background sleep keeps stdout open: without the group kill the
     // run would last as long as the sleep.
     let out = bulkhead
@@ -316,11 +317,7 @@ fn what_a_child_leaves_running_in_the_background_is_killed_when_it_exits() {
 #[test]
 fn a_flood_on_stderr_is_truncated_and_does_not_deadlock() {
     let _serial = serial();
-    let bulkhead = ProcessBulkhead::builder("noisy")
-        .output_limit(1 << 20)
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let bulkhead = guarded("noisy", |b| b.output_limit(1 << 20));
     let out = bulkhead.run(sh("head -c 104857600 /dev/zero >&2")).unwrap();
     assert_eq!(out.stderr.len(), 1 << 20);
     assert!(out.stderr_truncated);
@@ -331,11 +328,7 @@ fn a_flood_on_stderr_is_truncated_and_does_not_deadlock() {
 #[test]
 fn a_gigabyte_of_stdout_keeps_the_callers_memory_near_the_output_limit() {
     let _serial = serial();
-    let bulkhead = ProcessBulkhead::builder("firehose")
-        .output_limit(1 << 20)
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let bulkhead = guarded("firehose", |b| b.output_limit(1 << 20));
     let before = peak_rss_kib();
     let out = bulkhead.run(sh("head -c 1073741824 /dev/zero")).unwrap();
     let grown_kib = peak_rss_kib().saturating_sub(before);
@@ -368,11 +361,7 @@ fn a_missing_program_is_a_spawn_error_that_names_it() {
 #[test]
 fn input_is_delivered_on_stdin_and_run_gives_a_null_stdin() {
     let _serial = serial();
-    let bulkhead = ProcessBulkhead::builder("filters")
-        .output_limit(4 << 20)
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let bulkhead = guarded("filters", |b| b.output_limit(4 << 20));
     // More than a pipe holds, so writing and reading must overlap.
     let input: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     let out = bulkhead
@@ -392,11 +381,7 @@ fn input_is_delivered_on_stdin_and_run_gives_a_null_stdin() {
 #[test]
 fn the_open_files_limit_applies_to_the_child() {
     let _serial = serial();
-    let bulkhead = ProcessBulkhead::builder("few-files")
-        .max_open_files(16)
-        .timeout(SAFETY_NET)
-        .build()
-        .unwrap();
+    let bulkhead = guarded("few-files", |b| b.max_open_files(16));
     // Descriptor 20 is past the limit of 16, descriptor 9 is not.
     assert!(bulkhead.run(sh("exec 9</dev/null")).is_ok());
     let err = bulkhead.run(sh("exec 20</dev/null")).unwrap_err();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::limits::Limits;
 use super::ProcessBulkhead;
 use crate::error::{BuildError, BuildErrorKind};
-use crate::semaphore::SemaphoreBulkhead;
+use crate::semaphore::{SemaphoreBuilder, SemaphoreBulkhead};
 
 /// Bytes of stdout and of stderr a run keeps when
 /// [`output_limit`](ProcessBuilder::output_limit) is not called.
@@ -36,9 +36,11 @@ pub(crate) const DEFAULT_OUTPUT_LIMIT: usize = 16 << 20;
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until build() is called"]
 pub struct ProcessBuilder {
+    /// The bulkhead's name, for the errors `build` reports.
     name: String,
-    max_concurrent: usize,
-    max_wait: Duration,
+    /// The admission being configured: `max_concurrent` and `max_wait`
+    /// are the semaphore's, as is their validation.
+    admission: SemaphoreBuilder,
     timeout: Option<Duration>,
     memory_limit: Option<u64>,
     cpu_time_limit: Option<Duration>,
@@ -49,9 +51,8 @@ pub struct ProcessBuilder {
 impl ProcessBuilder {
     pub(crate) fn new(name: String) -> Self {
         ProcessBuilder {
+            admission: SemaphoreBulkhead::builder(name.clone()).max_concurrent(num_cpus::get()),
             name,
-            max_concurrent: num_cpus::get(),
-            max_wait: Duration::ZERO,
             timeout: None,
             memory_limit: None,
             cpu_time_limit: None,
@@ -72,7 +73,7 @@ impl ProcessBuilder {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn max_concurrent(mut self, n: usize) -> Self {
-        self.max_concurrent = n;
+        self.admission = self.admission.max_concurrent(n);
         self
     }
 
@@ -89,7 +90,7 @@ impl ProcessBuilder {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn max_wait(mut self, wait: Duration) -> Self {
-        self.max_wait = wait;
+        self.admission = self.admission.max_wait(wait);
         self
     }
 
@@ -213,12 +214,9 @@ impl ProcessBuilder {
             self.max_open_files,
         )?;
         // The admission is a semaphore's, unfair: the lock-free slot
-        // counter on the fast path, `max_wait` for the slow one. It also
+        // counter on the fast path, `max_wait` for the slow one. Its build
         // validates the name and the size.
-        let admission = SemaphoreBulkhead::builder(self.name)
-            .max_concurrent(self.max_concurrent)
-            .max_wait(self.max_wait)
-            .build()?;
+        let admission = self.admission.build()?;
         Ok(ProcessBulkhead::from_parts(
             admission,
             self.timeout,

@@ -111,8 +111,11 @@ pub enum ProcessError {
     /// freed within `max_wait`, or shut down. No process was started.
     Rejected(RejectReason),
     /// The program could not be started (not found, not executable, a
-    /// limit the system refused, no thread for its pipes). The error keeps
-    /// the system's [`io::ErrorKind`]; its message names the program.
+    /// limit the system refused, no thread for its pipes), or, in the rare
+    /// case that the system lost track of a started child, it could not be
+    /// waited for (it was then killed and reaped, and counts as failed).
+    /// The error keeps the system's [`io::ErrorKind`]; its message names
+    /// the program.
     Spawn(io::Error),
     /// The child ran past the `timeout`: its whole process group was killed
     /// and reaped. The output read until then is kept.
