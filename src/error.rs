@@ -484,6 +484,15 @@ pub enum BuildErrorKind {
     KindConflict,
     /// The pool was resized after it had been shut down.
     ShutDown,
+    /// A connection pool was asked for a `max_size` of zero.
+    #[cfg(feature = "r2d2")]
+    ZeroConnections,
+    /// A connection pool's `min_idle` was larger than its `max_size`.
+    #[cfg(feature = "r2d2")]
+    MinIdleAboveMaxSize,
+    /// A connection pool's `idle_timeout` or `max_lifetime` was zero.
+    #[cfg(feature = "r2d2")]
+    ZeroDuration,
 }
 
 /// An invalid bulkhead configuration, or a worker thread the operating
@@ -588,6 +597,21 @@ impl fmt::Display for BuildError {
             BuildErrorKind::ShutDown => write!(
                 f,
                 "bulkhead `{name}` has been shut down and can no longer be resized"
+            ),
+            #[cfg(feature = "r2d2")]
+            BuildErrorKind::ZeroConnections => write!(
+                f,
+                "bulkhead `{name}`: a connection pool needs at least one connection; use max_size(1) or more"
+            ),
+            #[cfg(feature = "r2d2")]
+            BuildErrorKind::MinIdleAboveMaxSize => write!(
+                f,
+                "bulkhead `{name}`: min_idle is larger than max_size; lower min_idle or raise max_size"
+            ),
+            #[cfg(feature = "r2d2")]
+            BuildErrorKind::ZeroDuration => write!(
+                f,
+                "bulkhead `{name}`: idle_timeout and max_lifetime must be longer than zero; use None to never close connections for that reason"
             ),
         }
     }

@@ -82,6 +82,7 @@
 //! | `semaphore` | [`SemaphoreBulkhead`]: caps concurrent calls on the caller's thread |
 //! | `registry` | [`Registry`]: named bulkheads created in one place, with a stats table |
 //! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
+//! | `connection` | `ConnectionBulkhead` (feature `r2d2`): a named r2d2 pool per function, telling a full pool from a database that is down |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
@@ -93,6 +94,8 @@
 mod adaptive;
 mod admission;
 mod compartment;
+#[cfg(feature = "r2d2")]
+mod connection;
 mod error;
 mod registry;
 mod semaphore;
@@ -109,8 +112,12 @@ pub mod __loom;
 
 pub use adaptive::{Adaptive, AdaptiveDriver};
 pub use compartment::Compartment;
+#[cfg(feature = "r2d2")]
+pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError};
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
 pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
+#[cfg(feature = "r2d2")]
+pub use stats::ConnectionStats;
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};
