@@ -82,7 +82,9 @@ fn run() -> Result<bool, Box<dyn Error>> {
 
     let registry = Arc::new(Registry::new());
     configure(&registry, &config)?;
-    let analytics = registry.get_connection_pool::<Manager>("analytics").ok_or("configured")?;
+    let analytics = registry
+        .get_connection_pool::<Manager>("analytics")
+        .ok_or("configured")?;
     let transactional = registry
         .get_connection_pool::<Manager>("transactional")
         .ok_or("configured")?;
@@ -143,15 +145,17 @@ fn run() -> Result<bool, Box<dyn Error>> {
                 let mut failures = Vec::new();
                 for total in 0..ORDERS_PER_WRITER {
                     let asked = Instant::now();
-                    let result = transactional.get().map_err(|e| e.to_string()).and_then(
-                        |mut conn| {
-                            conn.execute(
-                                "INSERT INTO bulkheads_orders (writer, total) VALUES ($1, $2)",
-                                &[&(writer as i32), &(total as i32)],
-                            )
+                    let result =
+                        transactional
+                            .get()
                             .map_err(|e| e.to_string())
-                        },
-                    );
+                            .and_then(|mut conn| {
+                                conn.execute(
+                                    "INSERT INTO bulkheads_orders (writer, total) VALUES ($1, $2)",
+                                    &[&(writer as i32), &(total as i32)],
+                                )
+                                .map_err(|e| e.to_string())
+                            });
                     match result {
                         Ok(_) => latencies.push(asked.elapsed()),
                         Err(err) => failures.push(err),

@@ -43,7 +43,9 @@ use crate::admission::MAX_SLOTS;
 use crate::compartment::Compartment;
 use crate::error::{BuildError, BuildErrorKind, RejectReason};
 use crate::registry::Registry;
-use crate::stats::{BulkheadStats, ConnectionStats};
+use crate::stats::BulkheadStats;
+// Re-exported at the crate root from here, beside the pool it describes.
+pub use crate::stats::ConnectionStats;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 /// The pool size [`ConnectionBuilder`] uses when
@@ -745,8 +747,7 @@ where
         if self.min_idle.is_some_and(|min| min > self.max_size) {
             return fail(BuildErrorKind::MinIdleAboveMaxSize);
         }
-        if self.idle_timeout == Some(Duration::ZERO) || self.max_lifetime == Some(Duration::ZERO)
-        {
+        if self.idle_timeout == Some(Duration::ZERO) || self.max_lifetime == Some(Duration::ZERO) {
             return fail(BuildErrorKind::ZeroDuration);
         }
 

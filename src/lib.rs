@@ -113,11 +113,9 @@ pub mod __loom;
 pub use adaptive::{Adaptive, AdaptiveDriver};
 pub use compartment::Compartment;
 #[cfg(feature = "r2d2")]
-pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError};
+pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError, ConnectionStats};
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
 pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
-#[cfg(feature = "r2d2")]
-pub use stats::ConnectionStats;
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};

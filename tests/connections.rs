@@ -103,13 +103,13 @@ fn exhausting_analytics_never_delays_transactional() {
         .unwrap();
     assert_eq!(count, 20);
     let analytics_stats = stats_of(&registry, "analytics");
-    assert_eq!(
-        (analytics_stats.in_use, analytics_stats.rejected),
-        (3, 1)
-    );
+    assert_eq!((analytics_stats.in_use, analytics_stats.rejected), (3, 1));
     let transactional_stats = stats_of(&registry, "transactional");
     assert_eq!(
-        (transactional_stats.rejected, transactional_stats.connect_errors),
+        (
+            transactional_stats.rejected,
+            transactional_stats.connect_errors
+        ),
         (0, 0)
     );
     assert_eq!(transactional_stats.acquired, 22);
@@ -138,7 +138,10 @@ fn try_get_on_an_exhausted_pool_is_rejected_at_once_and_counted() {
         }
     }
     let stats = pool.stats();
-    assert_eq!((stats.acquired, stats.rejected, stats.connect_errors), (2, 3, 0));
+    assert_eq!(
+        (stats.acquired, stats.rejected, stats.connect_errors),
+        (2, 3, 0)
+    );
     assert_eq!(stats.in_use, 2);
 
     drop(a);
@@ -160,7 +163,10 @@ fn get_on_an_exhausted_pool_times_out_as_a_rejection_not_a_connect_error() {
     assert!(err.source().is_none());
     assert!(err.to_string().starts_with("search: rejected"), "{err}");
     let stats = pool.stats();
-    assert_eq!((stats.rejected, stats.connect_errors, stats.waiting), (1, 0, 0));
+    assert_eq!(
+        (stats.rejected, stats.connect_errors, stats.waiting),
+        (1, 0, 0)
+    );
 }
 
 #[test]
@@ -186,7 +192,10 @@ fn a_waiting_get_receives_the_connection_given_back() {
     while pool.stats().waiting == 0 {
         thread::yield_now();
     }
-    assert!(finished.try_recv().is_err(), "the waiter got a connection that was held");
+    assert!(
+        finished.try_recv().is_err(),
+        "the waiter got a connection that was held"
+    );
     drop(held);
     assert!(finished.recv().unwrap());
     waiter.join().unwrap();
@@ -222,11 +231,17 @@ fn an_unopenable_database_path_gives_connect_with_the_sqlite_error() {
         }
         let source = err.source().expect("Error::source is the manager's error");
         assert!(source.is::<rusqlite::Error>());
-        assert!(err.to_string().starts_with("archive: cannot connect"), "{err}");
+        assert!(
+            err.to_string().starts_with("archive: cannot connect"),
+            "{err}"
+        );
         assert_eq!(err.reject_reason(), None);
     }
     let stats = stats_of(&registry, "archive");
-    assert_eq!((stats.acquired, stats.rejected, stats.connect_errors), (0, 0, 2));
+    assert_eq!(
+        (stats.acquired, stats.rejected, stats.connect_errors),
+        (0, 0, 2)
+    );
     assert_eq!(stats.in_use, 0);
 }
 
@@ -239,7 +254,10 @@ fn a_database_that_comes_back_is_used_again() {
         .max_size(1)
         .build(SqliteConnectionManager::file(missing.join("app.db")))
         .unwrap();
-    assert!(matches!(pool.try_get(), Err(ConnectionError::Connect { .. })));
+    assert!(matches!(
+        pool.try_get(),
+        Err(ConnectionError::Connect { .. })
+    ));
 
     std::fs::create_dir_all(&missing).unwrap();
     // r2d2 retries in the background; its own get wakes when a
@@ -341,7 +359,10 @@ fn stats_are_exact_at_rest() {
     let table = registry.table().to_string();
     let row = table.lines().find(|l| l.starts_with("ledger")).unwrap();
     let cells: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(cells, ["ledger", "connection", "pool", "3", "0", "0", "2", "0%"]);
+    assert_eq!(
+        cells,
+        ["ledger", "connection", "pool", "3", "0", "0", "2", "0%"]
+    );
     assert!(stats
         .to_string()
         .starts_with("ledger: connection pool, 0/3 connections in use, 3 idle"));
@@ -353,7 +374,10 @@ fn invalid_sizes_and_durations_are_build_errors() {
     let kind = |b: bulkheads::ConnectionBuilder<SqliteConnectionManager>| {
         b.build(manager()).unwrap_err().kind()
     };
-    assert_eq!(kind(ConnectionBulkhead::builder(" ")), BuildErrorKind::EmptyName);
+    assert_eq!(
+        kind(ConnectionBulkhead::builder(" ")),
+        BuildErrorKind::EmptyName
+    );
     assert_eq!(
         kind(ConnectionBulkhead::builder("a").max_size(0)),
         BuildErrorKind::ZeroConnections
