@@ -32,6 +32,11 @@ impl TempDir {
     fn path(&self) -> &Path {
         &self.0
     }
+
+    /// A manager for the SQLite file `{name}.db` in this directory.
+    fn sqlite(&self, name: &str) -> SqliteConnectionManager {
+        SqliteConnectionManager::file(self.0.join(format!("{name}.db")))
+    }
 }
 
 impl Drop for TempDir {
@@ -52,20 +57,14 @@ fn exhausting_analytics_never_delays_transactional() {
     let dir = TempDir::new("exhaust");
     let registry = Registry::new();
     let analytics = registry
-        .connection_pool(
-            "analytics",
-            SqliteConnectionManager::file(dir.path().join("analytics.db")),
-            |b| b.max_size(3),
-        )
+        .connection_pool("analytics", dir.sqlite("analytics"), |b| b.max_size(3))
         .unwrap();
     // No waiting allowed at all: every transactional request below must be
     // served from an idle connection at once, or it fails.
     let transactional = registry
-        .connection_pool(
-            "transactional",
-            SqliteConnectionManager::file(dir.path().join("transactional.db")),
-            |b| b.min_idle(1).max_size(2).max_wait(Duration::ZERO),
-        )
+        .connection_pool("transactional", dir.sqlite("transactional"), |b| {
+            b.min_idle(1).max_size(2).max_wait(Duration::ZERO)
+        })
         .unwrap();
     // Open one transactional connection and put it back (through r2d2
     // itself, which waits for it to open), so one is idle.
@@ -123,7 +122,7 @@ fn try_get_on_an_exhausted_pool_is_rejected_at_once_and_counted() {
     let pool = ConnectionBulkhead::builder("reports")
         .max_size(2)
         .max_wait(Duration::from_secs(60))
-        .build(SqliteConnectionManager::file(dir.path().join("reports.db")))
+        .build(dir.sqlite("reports"))
         .unwrap();
     let a = pool.get().unwrap();
     let b = pool.get().unwrap();
@@ -155,7 +154,7 @@ fn get_on_an_exhausted_pool_times_out_as_a_rejection_not_a_connect_error() {
     let pool = ConnectionBulkhead::builder("search")
         .max_size(1)
         .max_wait(Duration::from_millis(10))
-        .build(SqliteConnectionManager::file(dir.path().join("search.db")))
+        .build(dir.sqlite("search"))
         .unwrap();
     let _held = pool.pool().get().unwrap(); // opened and held: nothing can come back
     let err = pool.get().unwrap_err();
@@ -176,7 +175,7 @@ fn a_waiting_get_receives_the_connection_given_back() {
         ConnectionBulkhead::builder("ledger")
             .max_size(1)
             .max_wait(Duration::from_secs(60))
-            .build(SqliteConnectionManager::file(dir.path().join("ledger.db")))
+            .build(dir.sqlite("ledger"))
             .unwrap(),
     );
     let held = pool.get().unwrap();
@@ -276,11 +275,7 @@ fn a_lookup_by_an_unknown_name_is_unknown_pool() {
     let registry = Registry::new();
     registry.semaphore("checkout", 5).unwrap();
     registry
-        .connection_pool(
-            "ledger",
-            SqliteConnectionManager::file(dir.path().join("ledger.db")),
-            |b| b.max_size(1),
-        )
+        .connection_pool("ledger", dir.sqlite("ledger"), |b| b.max_size(1))
         .unwrap();
 
     for name in ["missing", "checkout"] {
@@ -312,11 +307,7 @@ fn a_second_create_returns_the_same_pool_unchanged() {
     let dir = TempDir::new("same");
     let registry = Registry::new();
     let first = registry
-        .connection_pool(
-            "ledger",
-            SqliteConnectionManager::file(dir.path().join("ledger.db")),
-            |b| b.max_size(2),
-        )
+        .connection_pool("ledger", dir.sqlite("ledger"), |b| b.max_size(2))
         .unwrap();
     let again = registry
         .connection_pool("ledger", SqliteConnectionManager::memory(), |b| {
@@ -332,11 +323,9 @@ fn stats_are_exact_at_rest() {
     let dir = TempDir::new("stats");
     let registry = Registry::new();
     let pool = registry
-        .connection_pool(
-            "ledger",
-            SqliteConnectionManager::file(dir.path().join("ledger.db")),
-            |b| b.min_idle(3).max_size(3),
-        )
+        .connection_pool("ledger", dir.sqlite("ledger"), |b| {
+            b.min_idle(3).max_size(3)
+        })
         .unwrap();
     let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
     for _ in 0..2 {
