@@ -131,8 +131,11 @@ fn run() -> Result<bool, Box<dyn Error>> {
         })
         .collect();
 
-    // Wait until the flood holds every analytics connection.
-    while analytics.stats().in_use < analytics.max_size() {
+    // Wait until the flood holds every analytics connection (or a flood
+    // thread has stopped on an error, reported below).
+    while analytics.stats().in_use < analytics.max_size()
+        && !flood.iter().any(thread::JoinHandle::is_finished)
+    {
         thread::sleep(Duration::from_millis(5));
     }
     let refused_before = analytics.stats().rejected;
