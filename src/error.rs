@@ -493,6 +493,15 @@ pub enum BuildErrorKind {
     /// A limit with a value no program could run under (for example a
     /// memory limit of 0 bytes); the error's message names the setting.
     InvalidLimit,
+    /// A connection pool was asked for a `max_size` of zero.
+    #[cfg(feature = "r2d2")]
+    ZeroConnections,
+    /// A connection pool's `min_idle` was larger than its `max_size`.
+    #[cfg(feature = "r2d2")]
+    MinIdleAboveMaxSize,
+    /// A connection pool's `idle_timeout` or `max_lifetime` was zero.
+    #[cfg(feature = "r2d2")]
+    ZeroDuration,
 }
 
 /// An invalid bulkhead configuration, or a worker thread the operating
@@ -628,6 +637,21 @@ impl fmt::Display for BuildError {
                 Some(detail) => write!(f, "bulkhead `{name}`: {detail}"),
                 None => write!(f, "bulkhead `{name}`: a limit is out of range"),
             },
+            #[cfg(feature = "r2d2")]
+            BuildErrorKind::ZeroConnections => write!(
+                f,
+                "bulkhead `{name}`: a connection pool needs at least one connection; use max_size(1) or more"
+            ),
+            #[cfg(feature = "r2d2")]
+            BuildErrorKind::MinIdleAboveMaxSize => write!(
+                f,
+                "bulkhead `{name}`: min_idle is larger than max_size; lower min_idle or raise max_size"
+            ),
+            #[cfg(feature = "r2d2")]
+            BuildErrorKind::ZeroDuration => write!(
+                f,
+                "bulkhead `{name}`: idle_timeout and max_lifetime must be longer than zero; use None to never close connections for that reason"
+            ),
         }
     }
 }

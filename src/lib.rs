@@ -117,6 +117,7 @@
 //! | `process` | `ProcessBulkhead`: child processes under a limit, a timeout and rlimits (feature `process`, Unix); `limits.rs` holds the crate's only `unsafe` |
 //! | `registry` | [`Registry`]: named bulkheads created in one place, with a stats table |
 //! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
+//! | `connection` | `ConnectionBulkhead` (feature `r2d2`): a named r2d2 pool per function, telling a full pool from a database that is down |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
@@ -130,6 +131,8 @@
 mod adaptive;
 mod admission;
 mod compartment;
+#[cfg(feature = "r2d2")]
+mod connection;
 mod error;
 #[cfg(all(unix, feature = "process"))]
 mod process;
@@ -148,6 +151,8 @@ pub mod __loom;
 
 pub use adaptive::{Adaptive, AdaptiveDriver};
 pub use compartment::Compartment;
+#[cfg(feature = "r2d2")]
+pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError, ConnectionStats};
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 #[cfg(all(unix, feature = "process"))]
 pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};

@@ -265,6 +265,92 @@ impl fmt::Display for ProcessStats {
     }
 }
 
+/// A snapshot of a [`ConnectionBulkhead`](crate::ConnectionBulkhead): its
+/// r2d2 pool's connections and the outcomes of its callers' requests.
+///
+/// Every call to `get` or `try_get` ends in exactly one of `acquired`,
+/// `rejected` (every connection was out) or `connect_errors` (the database
+/// could not be reached), so once no caller is inside one of them,
+/// `acquired + rejected + connect_errors` is the number of calls.
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::ConnectionBulkhead;
+/// use r2d2_sqlite::SqliteConnectionManager;
+///
+/// let pool = ConnectionBulkhead::builder("reports")
+///     .max_size(2)
+///     .build(SqliteConnectionManager::memory())?;
+/// let conn = pool.get()?;
+/// let stats = pool.stats();
+/// assert_eq!((stats.max_size, stats.in_use, stats.acquired), (2, 1, 1));
+/// assert_eq!(stats.utilization(), 0.5);
+/// println!("{stats}");
+/// # drop(conn);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "r2d2")]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ConnectionStats {
+    /// The pool's name.
+    pub name: String,
+    /// The most connections the pool holds, in use and idle together.
+    pub max_size: usize,
+    /// Connections handed out and not yet returned.
+    pub in_use: usize,
+    /// Open connections waiting in the pool to be handed out.
+    pub idle: usize,
+    /// Callers blocked waiting for a connection.
+    pub waiting: usize,
+    /// Connections handed out since the pool was built.
+    pub acquired: usize,
+    /// Requests refused because every connection was out (at once for
+    /// `try_get`, after the wait for `get`).
+    pub rejected: usize,
+    /// Requests refused because the database could not be reached.
+    pub connect_errors: usize,
+}
+
+#[cfg(feature = "r2d2")]
+impl ConnectionStats {
+    /// Connections in use per allowed connection: `in_use / max_size`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::ConnectionBulkhead;
+    /// use r2d2_sqlite::SqliteConnectionManager;
+    ///
+    /// let pool = ConnectionBulkhead::builder("idle").build(SqliteConnectionManager::memory())?;
+    /// assert_eq!(pool.stats().utilization(), 0.0);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn utilization(&self) -> f64 {
+        ratio(self.in_use, self.max_size)
+    }
+}
+
+#[cfg(feature = "r2d2")]
+impl fmt::Display for ConnectionStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: connection pool, {}/{} connections in use, {} idle, {} waiting, {} acquired, {} rejected, {} connect errors, {:.0}% utilized",
+            self.name,
+            self.in_use,
+            self.max_size,
+            self.idle,
+            self.waiting,
+            self.acquired,
+            self.rejected,
+            self.connect_errors,
+            self.utilization() * 100.0
+        )
+    }
+}
+
 /// The statistics of any kind of bulkhead, as a
 /// [`Registry`](crate::Registry) reports them.
 ///
@@ -292,6 +378,9 @@ pub enum BulkheadStats {
     Semaphore(SemaphoreStats),
     /// A process bulkhead's statistics.
     Process(ProcessStats),
+    /// A connection pool's statistics.
+    #[cfg(feature = "r2d2")]
+    Connection(ConnectionStats),
 }
 
 impl BulkheadStats {
@@ -311,6 +400,8 @@ impl BulkheadStats {
             BulkheadStats::ThreadPool(s) => &s.name,
             BulkheadStats::Semaphore(s) => &s.name,
             BulkheadStats::Process(s) => &s.name,
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => &s.name,
         }
     }
 
@@ -330,6 +421,8 @@ impl BulkheadStats {
             BulkheadStats::ThreadPool(_) => "thread pool",
             BulkheadStats::Semaphore(_) => "semaphore",
             BulkheadStats::Process(_) => "process",
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(_) => "connection pool",
         }
     }
 
@@ -350,6 +443,8 @@ impl BulkheadStats {
             BulkheadStats::ThreadPool(s) => s.threads,
             BulkheadStats::Semaphore(s) => s.max_concurrent,
             BulkheadStats::Process(s) => s.max_concurrent,
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => s.max_size,
         }
     }
 
@@ -369,6 +464,8 @@ impl BulkheadStats {
             BulkheadStats::ThreadPool(s) => s.active,
             BulkheadStats::Semaphore(s) => s.active,
             BulkheadStats::Process(s) => s.active,
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => s.in_use,
         }
     }
 
@@ -388,6 +485,8 @@ impl BulkheadStats {
             BulkheadStats::ThreadPool(s) => s.queued,
             BulkheadStats::Semaphore(s) => s.waiting,
             BulkheadStats::Process(s) => s.waiting,
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => s.waiting,
         }
     }
 
@@ -407,6 +506,8 @@ impl BulkheadStats {
             BulkheadStats::ThreadPool(s) => s.rejected,
             BulkheadStats::Semaphore(s) => s.rejected,
             BulkheadStats::Process(s) => s.rejected,
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => s.rejected,
         }
     }
 
@@ -426,6 +527,8 @@ impl BulkheadStats {
             BulkheadStats::ThreadPool(s) => s.utilization(),
             BulkheadStats::Semaphore(s) => s.utilization(),
             BulkheadStats::Process(s) => s.utilization(),
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => s.utilization(),
         }
     }
 }
@@ -436,6 +539,8 @@ impl fmt::Display for BulkheadStats {
             BulkheadStats::ThreadPool(s) => s.fmt(f),
             BulkheadStats::Semaphore(s) => s.fmt(f),
             BulkheadStats::Process(s) => s.fmt(f),
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => s.fmt(f),
         }
     }
 }
@@ -465,3 +570,10 @@ fn ratio(part: usize, whole: usize) -> f64 {
         part as f64 / whole as f64
     }
 }
+#[cfg(feature = "r2d2")]
+impl From<ConnectionStats> for BulkheadStats {
+    fn from(s: ConnectionStats) -> Self {
+        BulkheadStats::Connection(s)
+    }
+}
+
