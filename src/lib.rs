@@ -82,6 +82,8 @@
 //! | `semaphore` | [`SemaphoreBulkhead`]: caps concurrent calls on the caller's thread |
 //! | `registry` | [`Registry`]: named bulkheads created in one place, with a stats table |
 //! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
+//! | `router` | [`Router`]: picks a bulkhead (or any value) for a URL by host and path prefix |
+//! | `http` | `HttpClient` (feature `http`): a ureq agent behind one bulkhead and timeout per endpoint |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
@@ -95,10 +97,14 @@ mod admission;
 mod compartment;
 mod error;
 mod registry;
+mod router;
 mod semaphore;
 mod stats;
 mod sync;
 mod thread_pool;
+
+#[cfg(feature = "http")]
+pub mod http;
 
 // Internals for the loom model checks in `loom-tests/`; compiled only with
 // RUSTFLAGS="--cfg loom", so normal builds' public API is unchanged.
@@ -110,7 +116,10 @@ pub mod __loom;
 pub use adaptive::{Adaptive, AdaptiveDriver};
 pub use compartment::Compartment;
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
+#[cfg(feature = "http")]
+pub use http::{HttpClient, HttpClientBuilder, HttpError};
 pub use registry::{Registry, StatsTable};
+pub use router::{RouteError, Router, RouterBuilder};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
 pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};
