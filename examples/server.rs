@@ -150,6 +150,9 @@ impl Service {
 /// empties when it runs, and a refused request is taken back out of it.
 /// With `try_submit_with`, which hands the input itself back, this becomes
 /// `pool.try_submit_with(request, handler).map(drop).map_err(Rejected::into_inner)`.
+// The request comes back by value, as `try_submit_with` will hand it back:
+// boxing it would allocate on every refusal.
+#[allow(clippy::result_large_err)]
 fn offer(endpoint: &Endpoint, request: Request) -> Result<(), Request> {
     let slot = Arc::new(Mutex::new(Some(request)));
     let task_slot = Arc::clone(&slot);

@@ -14,7 +14,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ureq::http::{Request, Response};
+use ureq::http::{Method, Request, Response};
 use ureq::{AsSendBody, Body};
 use url::Url;
 
@@ -140,14 +140,7 @@ impl HttpClient {
     /// # Ok::<(), bulkheads::http::HttpError>(())
     /// ```
     pub fn get(&self, url: &str) -> Result<Response<Body>, HttpError> {
-        self.run(url, |agent, url, timeout| {
-            agent
-                .get(url)
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .call()
-        })
+        self.run(Method::GET, url, ())
     }
 
     /// Sends a `POST` request with `body` to `url` through its endpoint's
@@ -167,14 +160,7 @@ impl HttpClient {
     /// # Ok::<(), bulkheads::http::HttpError>(())
     /// ```
     pub fn post(&self, url: &str, body: impl AsSendBody) -> Result<Response<Body>, HttpError> {
-        self.run(url, |agent, url, timeout| {
-            agent
-                .post(url)
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .send(body)
-        })
+        self.run(Method::POST, url, body)
     }
 
     /// Sends any request (method, headers and body as built with
@@ -200,16 +186,8 @@ impl HttpClient {
     /// # Ok::<(), bulkheads::http::HttpError>(())
     /// ```
     pub fn send<S: AsSendBody>(&self, request: Request<S>) -> Result<Response<Body>, HttpError> {
-        let url = request.uri().to_string();
-        let endpoint = self.router.route(&url)?;
-        self.call_on(endpoint, || {
-            let request = self
-                .agent
-                .configure_request(request)
-                .timeout_global(Some(endpoint.timeout))
-                .build();
-            self.agent.run(request)
-        })
+        let endpoint = self.router.route(&request.uri().to_string())?;
+        self.call_on(endpoint, request)
     }
 
     /// The bulkhead that requests to `url` go through.
@@ -265,28 +243,36 @@ impl HttpClient {
         &self.agent
     }
 
-    /// Routes `url`, parsed once so ureq requests exactly the URL that was
-    /// routed, and calls `request` on its endpoint.
-    fn run<F>(&self, url: &str, request: F) -> Result<Response<Body>, HttpError>
-    where
-        F: FnOnce(&ureq::Agent, &str, Duration) -> Result<Response<Body>, ureq::Error>,
-    {
-        let parsed = Url::parse(url).map_err(|e| RouteError::InvalidUrl {
+    /// Routes `url`, parsed once so that ureq requests exactly the URL that
+    /// was routed, and sends `method` with `body` to its endpoint.
+    fn run<S: AsSendBody>(
+        &self,
+        method: Method,
+        url: &str,
+        body: S,
+    ) -> Result<Response<Body>, HttpError> {
+        let mut parsed = Url::parse(url).map_err(|e| RouteError::InvalidUrl {
             url: url.to_owned(),
             reason: e.to_string(),
         })?;
         let endpoint = self.router.route_parsed(&parsed, url)?;
-        self.call_on(endpoint, || {
-            request(&self.agent, parsed.as_str(), endpoint.timeout)
-        })
+        // A fragment is never sent.
+        parsed.set_fragment(None);
+        let request = Request::builder()
+            .method(method)
+            .uri(parsed.as_str())
+            .body(body)
+            .map_err(|e| HttpError::Transport(ureq::Error::Http(e)))?;
+        self.call_on(endpoint, request)
     }
 
-    /// Takes a permit of `endpoint`, runs `request`, and hands the permit
-    /// to the response's body.
-    fn call_on<F>(&self, endpoint: &Endpoint, request: F) -> Result<Response<Body>, HttpError>
-    where
-        F: FnOnce() -> Result<Response<Body>, ureq::Error>,
-    {
+    /// Takes a permit of `endpoint`, sends `request` with the endpoint's
+    /// timeout, and hands the permit to the response's body.
+    fn call_on<S: AsSendBody>(
+        &self,
+        endpoint: &Endpoint,
+        request: Request<S>,
+    ) -> Result<Response<Body>, HttpError> {
         let bulkhead = &endpoint.bulkhead;
         let name = || bulkhead.name().to_owned();
         let admitted = if bulkhead.max_wait().is_zero() {
@@ -295,7 +281,12 @@ impl HttpClient {
             bulkhead.acquire_owned_timeout(bulkhead.max_wait())
         };
         let permit = admitted.map_err(|_| HttpError::Rejected { endpoint: name() })?;
-        match request() {
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(endpoint.timeout))
+            .build();
+        match self.agent.run(request) {
             Ok(response) => Ok(hold_until_read(response, permit)),
             Err(ureq::Error::Timeout(_)) => Err(HttpError::Timeout { endpoint: name() }),
             Err(ureq::Error::Io(e)) if e.kind() == io::ErrorKind::TimedOut => {

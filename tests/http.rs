@@ -85,7 +85,12 @@ impl Drop for Upstream {
 }
 
 fn serve(mut request: tiny_http::Request, arrivals: &mpsc::Sender<String>, release: &Gate) {
-    let path = request.url().to_owned();
+    let path = request
+        .url()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let response = if path.starts_with("/search") || path.starts_with("/hang") {
         let _ = arrivals.send(path);
         release.wait();
@@ -114,24 +119,42 @@ fn semaphore(registry: &Registry, name: &str) -> SemaphoreStats {
         .unwrap_or_else(|| panic!("no semaphore `{name}` in the registry"))
 }
 
+/// A GET of `url` on another thread; its body as text.
+fn get_in_background(
+    client: &Arc<HttpClient>,
+    url: String,
+) -> JoinHandle<Result<String, HttpError>> {
+    let client = Arc::clone(client);
+    thread::spawn(move || {
+        let mut response = client.get(&url)?;
+        Ok(response
+            .body_mut()
+            .read_to_string()
+            .expect("a readable body"))
+    })
+}
+
+/// A client with the given (name, pattern, max concurrent, timeout) endpoints.
+fn client(endpoints: &[(&str, &str, usize, Duration)]) -> Arc<HttpClient> {
+    let mut builder = HttpClient::builder();
+    for &(name, pattern, max_concurrent, timeout) in endpoints {
+        builder = builder.endpoint_named(name, pattern, max_concurrent, timeout);
+    }
+    Arc::new(builder.build().expect("well-formed endpoints"))
+}
+
 #[test]
 fn a_hanging_endpoint_fills_its_bulkhead_while_another_endpoint_keeps_answering() {
     let _watchdog = Watchdog::arm("hanging endpoint test", Duration::from_secs(120));
     let upstream = Upstream::start();
-    let client = Arc::new(
-        HttpClient::builder()
-            .endpoint_named("search", "/search", 3, Duration::from_secs(60))
-            .endpoint_named("checkout", "/checkout", 2, Duration::from_secs(60))
-            .build()
-            .unwrap(),
-    );
+    let client = client(&[
+        ("search", "/search", 3, Duration::from_secs(60)),
+        ("checkout", "/checkout", 2, Duration::from_secs(60)),
+    ]);
 
     // Three search calls hang upstream and hold all of search's permits.
     let hanging: Vec<_> = (0..3)
-        .map(|i| {
-            let (client, url) = (Arc::clone(&client), upstream.url(&format!("/search?q={i}")));
-            thread::spawn(move || client.get(&url).map(|mut r| r.body_mut().read_to_string()))
-        })
+        .map(|i| get_in_background(&client, upstream.url(&format!("/search?q={i}"))))
         .collect();
     upstream.wait_for_arrivals(3);
 
@@ -163,7 +186,7 @@ fn a_hanging_endpoint_fills_its_bulkhead_while_another_endpoint_keeps_answering(
     // Once the upstream recovers, the hanging calls complete and give their permits back.
     upstream.release.open();
     for call in hanging {
-        assert_eq!(call.join().unwrap().unwrap().unwrap(), "released");
+        assert_eq!(call.join().unwrap().unwrap(), "released");
     }
     assert_eq!(semaphore(registry, "search").active, 0);
     assert!(client.get(&upstream.url("/search?q=again")).is_ok());
@@ -173,24 +196,18 @@ fn a_hanging_endpoint_fills_its_bulkhead_while_another_endpoint_keeps_answering(
 fn timeouts_are_per_endpoint() {
     let _watchdog = Watchdog::arm("per-endpoint timeouts", Duration::from_secs(120));
     let upstream = Upstream::start();
-    let client = Arc::new(
-        HttpClient::builder()
-            .endpoint_named("patient", "/hang/patient", 4, Duration::from_secs(60))
-            .endpoint_named(
-                "impatient",
-                "/hang/impatient",
-                4,
-                Duration::from_millis(200),
-            )
-            .build()
-            .unwrap(),
-    );
+    let client = client(&[
+        ("patient", "/hang/patient", 4, Duration::from_secs(60)),
+        (
+            "impatient",
+            "/hang/impatient",
+            4,
+            Duration::from_millis(200),
+        ),
+    ]);
 
     // The patient call reaches the hanging server first and waits there.
-    let patient = {
-        let (client, url) = (Arc::clone(&client), upstream.url("/hang/patient"));
-        thread::spawn(move || client.get(&url).map(|mut r| r.body_mut().read_to_string()))
-    };
+    let patient = get_in_background(&client, upstream.url("/hang/patient"));
     upstream.wait_for_arrivals(1);
 
     // The same hang times the impatient endpoint out.
@@ -200,7 +217,7 @@ fn timeouts_are_per_endpoint() {
     }
     // The patient call is still waiting, and gets its answer once released.
     upstream.release.open();
-    assert_eq!(patient.join().unwrap().unwrap().unwrap(), "released");
+    assert_eq!(patient.join().unwrap().unwrap(), "released");
 
     let impatient = semaphore(client.registry(), "impatient");
     assert_eq!((impatient.active, impatient.permitted), (0, 1));
@@ -238,6 +255,11 @@ fn statuses_routes_and_transport_failures_are_told_apart_and_the_stats_add_up() 
         }
     }
     assert_eq!((ok, statuses), (2, 3));
+    // A fragment is not sent; user info and query do not change the endpoint.
+    let response = client.get(&upstream.url("/status/202?x=1#top")).unwrap();
+    assert_eq!(response.status(), 202);
+    drop(response); // gives the permit back
+    ok += 1;
 
     let mut echoed = client.post(&upstream.url("/echo"), "cart=42").unwrap();
     assert_eq!(echoed.body_mut().read_to_string().unwrap(), "cart=42");
