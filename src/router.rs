@@ -231,6 +231,7 @@ impl<B> Router<B> {
 
     /// The same router with `f` applied to every value; the first error
     /// `f` returns, if any.
+    #[cfg(feature = "http")]
     pub(crate) fn try_map<C, E>(
         self,
         mut f: impl FnMut(B) -> Result<C, E>,
