@@ -205,7 +205,7 @@ impl<B> Router<B> {
         let segments = segments(&decoded);
         let hosted = parsed
             .host_str()
-            .and_then(|host| self.hosts.get(trim_dot(host)))
+            .and_then(|host| self.hosts.get(lowercase(trim_dot(host)).as_ref()))
             .and_then(|host| {
                 let with_port = parsed
                     .port_or_known_default()
@@ -553,6 +553,17 @@ fn trim_dot(host: &str) -> &str {
     match host.strip_suffix('.') {
         Some(trimmed) if !trimmed.is_empty() => trimmed,
         _ => host,
+    }
+}
+
+/// `host` in lowercase. The URL parser lowercases the hosts of `http`,
+/// `https`, `ws`, `wss`, `ftp` and `file` URLs; other schemes' hosts keep
+/// their case.
+fn lowercase(host: &str) -> Cow<'_, str> {
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
     }
 }
 

@@ -91,6 +91,7 @@ const TABLE: &[(&str, &str)] = &[
     ("https://shop.example.com/reports/", "reports"),
     ("https://shop.example.com/reports/2024/q1", "reports"),
     ("ftp://files.example.com/search", "search"),
+    ("git+ssh://API.example.com/search", "api-search"),
     ("file:///checkout/x", "checkout"),
 ];
 
