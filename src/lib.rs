@@ -118,6 +118,8 @@
 //! | `registry` | [`Registry`]: named bulkheads created in one place, with a stats table |
 //! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
 //! | `connection` | `ConnectionBulkhead` (feature `r2d2`): a named r2d2 pool per function, telling a full pool from a database that is down |
+//! | `router` | [`Router`]: picks a bulkhead (or any value) for a URL by host and path prefix |
+//! | `http` | `HttpClient` (feature `http`): a ureq agent behind one bulkhead and timeout per endpoint |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
@@ -137,10 +139,14 @@ mod error;
 #[cfg(all(unix, feature = "process"))]
 mod process;
 mod registry;
+mod router;
 mod semaphore;
 mod stats;
 mod sync;
 mod thread_pool;
+
+#[cfg(feature = "http")]
+pub mod http;
 
 // Internals for the loom model checks in `loom-tests/`; compiled only with
 // RUSTFLAGS="--cfg loom", so normal builds' public API is unchanged.
@@ -156,7 +162,10 @@ pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError, Con
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 #[cfg(all(unix, feature = "process"))]
 pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
+#[cfg(feature = "http")]
+pub use http::{HttpClient, HttpClientBuilder, HttpError};
 pub use registry::{Registry, StatsTable};
+pub use router::{RouteError, Router, RouterBuilder};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
 pub use stats::{BulkheadStats, PoolStats, ProcessStats, SemaphoreStats};
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};

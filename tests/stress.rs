@@ -26,6 +26,7 @@ use std::time::Duration;
 use bulkheads::{
     BuildErrorKind, RejectReason, SemaphoreBulkhead, TaskError, TaskHandle, ThreadPoolBulkhead,
 };
+use common::Rng;
 
 const THREADS: usize = 8;
 const OPS: usize = 1_000_000;
@@ -81,21 +82,6 @@ struct Pending {
     handle: TaskHandle<usize>,
     expected: usize,
     panics: bool,
-}
-
-/// xorshift64*: deterministic per thread, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
 }
 
 fn task(value: usize, panics: bool) -> impl FnOnce() -> usize + Send + 'static {
