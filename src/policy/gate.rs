@@ -265,18 +265,22 @@ impl Gate {
     }
 
     /// Lets a call through, or refuses it because the gate is open (or
-    /// half-open with every probe place taken). `now` is nanoseconds since
-    /// the policy's origin.
-    pub(crate) fn admit(&self, now: u64) -> Option<Ticket<'_>> {
+    /// half-open with every probe place taken). `now` gives nanoseconds
+    /// since the policy's origin; a closed gate does not ask.
+    #[inline]
+    pub(crate) fn admit(&self, now: impl FnOnce() -> u64) -> Option<Ticket<'_>> {
         // Acquire: pairs with the Release store of a transition, so a caller
         // that sees Open also sees that opening's `open_until`.
         let word = self.state.load(Ordering::Acquire);
-        match kind(word) {
-            CLOSED => Some(self.ticket(word)),
-            // Acquire: `open_until` is only read after `state`, see above.
-            OPEN if now < self.open_until.load(Ordering::Acquire) => None,
-            _ => self.admit_locked(now),
+        if kind(word) == CLOSED {
+            return Some(self.ticket(word));
         }
+        let now = now();
+        // Acquire: `open_until` is only read after `state`, see above.
+        if kind(word) == OPEN && now < self.open_until.load(Ordering::Acquire) {
+            return None;
+        }
+        self.admit_locked(now)
     }
 
     fn ticket(&self, word: u64) -> Ticket<'_> {
@@ -469,6 +473,7 @@ impl Ticket<'_> {
     /// Counts the call's outcome in the state it was admitted under.
     /// `now` is nanoseconds since the policy's origin, taken when the call
     /// ended.
+    #[inline]
     pub(crate) fn record(mut self, outcome: Outcome, now: u64) {
         self.pending = false;
         match kind(self.admitted_under) {
