@@ -616,3 +616,19 @@ fn a_call_let_through_while_closed_changes_nothing_once_the_gate_moved_on() {
     );
     assert_eq!(policy.health().times_opened, 1);
 }
+
+#[test]
+fn policies_and_fallbacks_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Policy>();
+    shared::<Fallback<String>>();
+    shared::<ManualClock>();
+    shared::<PolicyConfig>();
+
+    let policy = Arc::new(Policy::builder("search").build().unwrap());
+    let p = policy.clone();
+    thread::spawn(move || p.call(|| Ok::<_, ()>(1)).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(policy.health().calls, 1);
+}

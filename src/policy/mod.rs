@@ -273,7 +273,8 @@ impl Policy {
         self.gate.health(self.since_origin(self.clock.now()))
     }
 
-    /// A [`Fallback`] following the policy's `fallback` setting.
+    /// A new, empty [`Fallback`] following the policy's `fallback`
+    /// setting. Keep it beside the policy: its cache lives in it.
     ///
     /// # Examples
     ///
