@@ -294,8 +294,9 @@ impl Gate {
             return Some(self.ticket(word));
         }
         let now = now();
-        // Acquire: `open_until` is only read after `state`, see above.
-        if kind(word) == OPEN && now < self.open_until.load(Ordering::Acquire) {
+        // Relaxed: the Acquire load of `state` above already made this
+        // opening's value (or a later one, which only refuses longer) visible.
+        if kind(word) == OPEN && now < self.open_until.load(Ordering::Relaxed) {
             return None;
         }
         self.admit_locked(now)
