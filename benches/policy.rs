@@ -9,6 +9,8 @@
 //! * `policy_call_on_semaphore`: `Policy::call_on(&semaphore, || no-op)`,
 //!   the same call behind the gate: the difference to `semaphore_call` is
 //!   the policy's cost.
+//! * `policy_call_on_semaphore_coarse_clock`: as `policy_call_on_semaphore`
+//!   on a `CoarseClock` (1 ms), whose reading is one atomic load.
 //! * `policy_call`: `Policy::call(|| no-op)`, the gate alone, no bulkhead.
 //! * `policy_call_manual_clock`: as `policy_call` with a `ManualClock`,
 //!   which separates the gate's own work from the two reads of the system
@@ -22,7 +24,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bulkheads::{ManualClock, Policy, SemaphoreBulkhead};
+use bulkheads::{CoarseClock, ManualClock, Policy, SemaphoreBulkhead};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn policy(c: &mut Criterion) {
@@ -32,6 +34,12 @@ fn policy(c: &mut Criterion) {
         .clock(Arc::new(ManualClock::new()))
         .build()
         .unwrap();
+    let coarse = Policy::builder("bench")
+        .clock(Arc::new(
+            CoarseClock::start(std::time::Duration::from_millis(1)).unwrap(),
+        ))
+        .build()
+        .unwrap();
 
     let mut group = c.benchmark_group("policy");
     group.bench_function("semaphore_call", |b| {
@@ -39,6 +47,9 @@ fn policy(c: &mut Criterion) {
     });
     group.bench_function("policy_call_on_semaphore", |b| {
         b.iter(|| policy.call_on(&semaphore, || Ok::<_, ()>(black_box(1u32))))
+    });
+    group.bench_function("policy_call_on_semaphore_coarse_clock", |b| {
+        b.iter(|| coarse.call_on(&semaphore, || Ok::<_, ()>(black_box(1u32))))
     });
     group.bench_function("policy_call", |b| {
         b.iter(|| policy.call(|| Ok::<_, ()>(black_box(1u32))))

@@ -5,12 +5,14 @@
 //! sliding window, to tell slow calls from quick ones and to know when its
 //! recovery period is over. Give it a [`ManualClock`] and every one of
 //! those decisions becomes deterministic: a test advances time exactly
-//! where it wants, with no sleeps.
+//! where it wants, with no sleeps. A [`CoarseClock`] trades precision for
+//! speed: reading it is one atomic load.
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::error::BuildError;
+use crate::sync::{thread, Arc, AtomicU64, Condvar, Mutex, Ordering};
 
 /// A source of monotonic time.
 ///
@@ -143,5 +145,149 @@ impl Clock for ManualClock {
         let nanos = self.elapsed_nanos.load(Ordering::Relaxed);
         let offset = Duration::from_nanos(nanos);
         self.start.checked_add(offset).unwrap_or(self.start)
+    }
+}
+
+/// A clock read from memory: a background thread stores the time every
+/// `resolution`, and [`now`](Clock::now) is one atomic load. Readings lag
+/// the real time by up to `resolution` (plus scheduling delays) and move
+/// in steps; they never go backwards.
+///
+/// For policies on hot paths where two reads of the system clock per call
+/// cost more than the call: slow calls are then measured to within
+/// `resolution`, which is plenty for thresholds of seconds. One clock (and
+/// one thread, named `bulkheads-clock`) can serve every policy: share it in
+/// an `Arc`. The thread stops when the clock is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::{Clock, CoarseClock, Policy};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// let clock = Arc::new(CoarseClock::start(Duration::from_millis(1))?);
+/// let policy = Policy::builder("search").clock(clock.clone()).build()?;
+/// assert_eq!(policy.call(|| Ok::<_, ()>(1)).ok(), Some(1));
+/// # Ok::<(), bulkheads::BuildError>(())
+/// ```
+pub struct CoarseClock {
+    /// The time the ticker stores and readers load.
+    ticks: Arc<Ticks>,
+    /// Tells the ticker to stop.
+    stop: Arc<Stop>,
+    /// The ticker, joined on drop.
+    ticker: Option<thread::JoinHandle<()>>,
+}
+
+/// What the ticker shares with readers.
+struct Ticks {
+    /// The instant readings count from; never changes.
+    start: Instant,
+    /// Nanoseconds from `start` at the last tick. Written by the ticker
+    /// only, read by every `now`.
+    nanos: AtomicU64,
+}
+
+/// The ticker's stop signal.
+struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl CoarseClock {
+    /// The shortest resolution; shorter ones are raised to it.
+    pub const MIN_RESOLUTION: Duration = Duration::from_micros(100);
+
+    /// Starts the ticker thread, storing the time every `resolution` (at
+    /// least [`MIN_RESOLUTION`](Self::MIN_RESOLUTION)).
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] of kind [`Spawn`](crate::BuildErrorKind::Spawn) when
+    /// the thread could not be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{Clock, CoarseClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = CoarseClock::start(Duration::from_millis(1))?;
+    /// let t0 = clock.now();
+    /// while clock.now() == t0 {
+    ///     std::thread::yield_now(); // the ticker moves it
+    /// }
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn start(resolution: Duration) -> Result<CoarseClock, BuildError> {
+        let resolution = resolution.max(Self::MIN_RESOLUTION);
+        let ticks = Arc::new(Ticks {
+            start: Instant::now(),
+            nanos: AtomicU64::new(0),
+        });
+        let stop = Arc::new(Stop {
+            stopped: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let ticker = {
+            let (ticks, stop) = (Arc::clone(&ticks), Arc::clone(&stop));
+            thread::Builder::new()
+                .name(String::from("bulkheads-clock"))
+                .spawn(move || tick(&ticks, &stop, resolution))
+                .map_err(|err| BuildError::spawn("bulkheads-clock", err))?
+        };
+        Ok(CoarseClock {
+            ticks,
+            stop,
+            ticker: Some(ticker),
+        })
+    }
+}
+
+/// The ticker's loop: store the time every `resolution` until stopped.
+fn tick(ticks: &Ticks, stop: &Stop, resolution: Duration) {
+    let mut next = Instant::now() + resolution;
+    let mut stopped = stop.stopped.lock();
+    while !*stopped {
+        let (guard, timed_out) = stop.wake.wait_until(stopped, next);
+        stopped = guard;
+        if timed_out {
+            let now = Instant::now();
+            let nanos = now.saturating_duration_since(ticks.start).as_nanos();
+            // Relaxed: one writer storing growing values; readers want the
+            // value alone and publish nothing through it.
+            ticks
+                .nanos
+                .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+            next = (next + resolution).max(now);
+        }
+    }
+}
+
+impl Clock for CoarseClock {
+    fn now(&self) -> Instant {
+        // Relaxed: see `tick`.
+        let nanos = self.ticks.nanos.load(Ordering::Relaxed);
+        self.ticks.start + Duration::from_nanos(nanos)
+    }
+}
+
+impl Drop for CoarseClock {
+    fn drop(&mut self) {
+        *self.stop.stopped.lock() = true;
+        self.stop.wake.notify_all();
+        if let Some(ticker) = self.ticker.take() {
+            // The ticker only waits and stores; it cannot panic.
+            let _ = ticker.join();
+        }
+    }
+}
+
+impl Debug for CoarseClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoarseClock")
+            .field("now", &self.now())
+            .finish()
     }
 }

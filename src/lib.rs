@@ -84,7 +84,7 @@
 //! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `policy` | [`Policy`]: health gate (Closed/Open/HalfOpen), operation timeout, [`Fallback`] |
-//! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`]: injectable time for deterministic tests |
+//! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`], [`CoarseClock`]: injectable time |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
 //! | `admission` | the lock-free slot counter behind every admission decision |
@@ -112,7 +112,7 @@ mod thread_pool;
 pub mod __loom;
 
 pub use adaptive::{Adaptive, AdaptiveDriver};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use compartment::Compartment;
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 pub use policy::{
