@@ -191,7 +191,9 @@ struct Ticks {
 
 /// The ticker's stop signal.
 struct Stop {
+    /// Set once by the clock's `Drop`; read by the ticker.
     stopped: Mutex<bool>,
+    /// The ticker sleeps here between ticks; `Drop` notifies.
     wake: Condvar,
 }
 

@@ -83,10 +83,15 @@ fn tag(epoch: u64) -> u32 {
 /// The numbers the gate decides on, fixed when the policy is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Thresholds {
+    /// Failed calls / calls that opens the gate.
     pub(crate) failure_rate: f64,
+    /// Slow calls / calls that opens the gate.
     pub(crate) slow_call_rate: f64,
+    /// Failures in the window that open the gate.
     pub(crate) error_count: u64,
+    /// Calls in the window before the rates count.
     pub(crate) minimum_calls: u64,
+    /// Probes the half-open gate lets through.
     pub(crate) half_open_calls: usize,
     /// Nanoseconds the gate stays open.
     pub(crate) recovery: u64,

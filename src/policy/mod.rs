@@ -570,11 +570,14 @@ where
 /// # Ok::<(), bulkheads::BuildError>(())
 /// ```
 pub struct PolicyBuilder {
+    /// The policy's name.
     name: String,
+    /// The settings so far.
     config: PolicyConfig,
     /// Whether `slow_call_rate_threshold` was given on its own (or by
     /// `config`); if not, it follows `failure_rate_threshold`.
     slow_rate_set: bool,
+    /// The clock, if not the default `SystemClock`.
     clock: Option<Arc<dyn Clock>>,
 }
 
