@@ -314,6 +314,16 @@ impl TaskError {
     }
 }
 
+/// `Panicked("message")` (or a placeholder for a non-string payload), the
+/// `Debug` form of every error variant that carries a panic payload.
+pub(crate) fn debug_panicked(
+    f: &mut fmt::Formatter<'_>,
+    payload: &(dyn Any + Send),
+) -> fmt::Result {
+    let msg = payload_message(payload).unwrap_or("<non-string payload>");
+    f.debug_tuple("Panicked").field(&msg).finish()
+}
+
 pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
     payload
         .downcast_ref::<&'static str>()
@@ -502,6 +512,17 @@ pub enum BuildErrorKind {
     /// A connection pool's `idle_timeout` or `max_lifetime` was zero.
     #[cfg(feature = "r2d2")]
     ZeroDuration,
+    /// A policy's failure-rate or slow-call-rate threshold was not above 0
+    /// and at most 1 (or was NaN).
+    InvalidRate,
+    /// A policy's `error_count_threshold` was 0.
+    ZeroErrorCount,
+    /// A policy's `half_open_calls` was 0.
+    ZeroHalfOpenCalls,
+    /// A policy's `window` was zero.
+    ZeroWindow,
+    /// A policy's operation `timeout` was set to zero.
+    ZeroTimeout,
 }
 
 /// An invalid bulkhead configuration, or a worker thread the operating
@@ -651,6 +672,26 @@ impl fmt::Display for BuildError {
             BuildErrorKind::ZeroDuration => write!(
                 f,
                 "bulkhead `{name}`: idle_timeout and max_lifetime must be longer than zero; use None to never close connections for that reason"
+            ),
+            BuildErrorKind::InvalidRate => write!(
+                f,
+                "policy `{name}`: a rate threshold must be above 0 and at most 1; write 0.5 for 50%"
+            ),
+            BuildErrorKind::ZeroErrorCount => write!(
+                f,
+                "policy `{name}`: error_count_threshold must be at least 1 (0 would keep the gate open)"
+            ),
+            BuildErrorKind::ZeroHalfOpenCalls => write!(
+                f,
+                "policy `{name}`: half_open_calls must be at least 1, or the gate could never close again"
+            ),
+            BuildErrorKind::ZeroWindow => write!(
+                f,
+                "policy `{name}`: the window must be longer than zero; 60s is the default"
+            ),
+            BuildErrorKind::ZeroTimeout => write!(
+                f,
+                "policy `{name}`: an operation timeout of zero would fail every pool call; set a positive timeout or none"
             ),
         }
     }

@@ -121,6 +121,8 @@
 //! | `router` | [`Router`]: picks a bulkhead (or any value) for a URL by host and path prefix |
 //! | `http` | `HttpClient` (feature `http`): a ureq agent behind one bulkhead and timeout per endpoint |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
+//! | `policy` | [`Policy`]: health gate (Closed/Open/HalfOpen), operation timeout, [`Fallback`] |
+//! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`], [`CoarseClock`]: injectable time |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
 //! | `admission` | the lock-free slot counter behind every admission decision |
@@ -132,12 +134,14 @@
 
 mod adaptive;
 mod admission;
+mod clock;
 mod compartment;
 #[cfg(feature = "r2d2")]
 mod connection;
 mod error;
 #[cfg(all(unix, feature = "process"))]
 mod process;
+mod policy;
 mod registry;
 mod router;
 mod semaphore;
@@ -156,6 +160,7 @@ pub mod http;
 pub mod __loom;
 
 pub use adaptive::{Adaptive, AdaptiveDriver};
+pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use compartment::Compartment;
 #[cfg(feature = "r2d2")]
 pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError, ConnectionStats};
@@ -164,6 +169,10 @@ pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected
 pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
 #[cfg(feature = "http")]
 pub use http::{HttpClient, HttpClientBuilder, HttpError};
+pub use policy::{
+    Fallback, FallbackStrategy, Health, Isolation, Policy, PolicyBuilder, PolicyConfig,
+    PolicyError, State,
+};
 pub use registry::{Registry, StatsTable};
 pub use router::{RouteError, Router, RouterBuilder};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
