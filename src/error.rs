@@ -484,6 +484,17 @@ pub enum BuildErrorKind {
     KindConflict,
     /// The pool was resized after it had been shut down.
     ShutDown,
+    /// A policy's failure-rate or slow-call-rate threshold was not above 0
+    /// and at most 1 (or was NaN).
+    InvalidRate,
+    /// A policy's `error_count_threshold` was 0.
+    ZeroErrorCount,
+    /// A policy's `half_open_calls` was 0.
+    ZeroHalfOpenCalls,
+    /// A policy's `window` was zero.
+    ZeroWindow,
+    /// A policy's operation `timeout` was set to zero.
+    ZeroTimeout,
 }
 
 /// An invalid bulkhead configuration, or a worker thread the operating
@@ -588,6 +599,26 @@ impl fmt::Display for BuildError {
             BuildErrorKind::ShutDown => write!(
                 f,
                 "bulkhead `{name}` has been shut down and can no longer be resized"
+            ),
+            BuildErrorKind::InvalidRate => write!(
+                f,
+                "policy `{name}`: a rate threshold must be above 0 and at most 1; write 0.5 for 50%"
+            ),
+            BuildErrorKind::ZeroErrorCount => write!(
+                f,
+                "policy `{name}`: error_count_threshold must be at least 1 (0 would keep the gate open)"
+            ),
+            BuildErrorKind::ZeroHalfOpenCalls => write!(
+                f,
+                "policy `{name}`: half_open_calls must be at least 1, or the gate could never close again"
+            ),
+            BuildErrorKind::ZeroWindow => write!(
+                f,
+                "policy `{name}`: the window must be longer than zero; 60s is the default"
+            ),
+            BuildErrorKind::ZeroTimeout => write!(
+                f,
+                "policy `{name}`: an operation timeout of zero would fail every pool call; set a positive timeout or none"
             ),
         }
     }

@@ -83,6 +83,8 @@
 //! | `registry` | [`Registry`]: named bulkheads created in one place, with a stats table |
 //! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
+//! | `policy` | [`Policy`]: health gate (Closed/Open/HalfOpen), operation timeout, [`Fallback`] |
+//! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`]: injectable time for deterministic tests |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
 //! | `admission` | the lock-free slot counter behind every admission decision |
@@ -92,8 +94,10 @@
 
 mod adaptive;
 mod admission;
+mod clock;
 mod compartment;
 mod error;
+mod policy;
 mod registry;
 mod semaphore;
 mod stats;
@@ -108,8 +112,13 @@ mod thread_pool;
 pub mod __loom;
 
 pub use adaptive::{Adaptive, AdaptiveDriver};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use compartment::Compartment;
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
+pub use policy::{
+    Fallback, FallbackStrategy, Health, Isolation, Policy, PolicyBuilder, PolicyConfig,
+    PolicyError, State,
+};
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
 pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
