@@ -85,6 +85,7 @@
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `policy` | [`Policy`]: health gate (Closed/Open/HalfOpen), operation timeout, [`Fallback`] |
 //! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`]: injectable time for deterministic tests |
+//! | `config` | `Config` (feature `config`): bulkheads and policies from YAML or TOML, errors with key path and line |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
 //! | `admission` | the lock-free slot counter behind every admission decision |
@@ -96,6 +97,8 @@ mod adaptive;
 mod admission;
 mod clock;
 mod compartment;
+#[cfg(feature = "config")]
+mod config;
 mod error;
 mod policy;
 mod registry;
@@ -114,6 +117,8 @@ pub mod __loom;
 pub use adaptive::{Adaptive, AdaptiveDriver};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use compartment::Compartment;
+#[cfg(feature = "config")]
+pub use config::{Config, ConfigError, ConfigErrorKind, MonitoringConfig};
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
 pub use policy::{
     Fallback, FallbackStrategy, Health, Isolation, Policy, PolicyBuilder, PolicyConfig,

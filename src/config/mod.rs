@@ -325,7 +325,7 @@ impl Config {
                 ConfigErrorKind::Empty,
                 "the configuration is empty; give it a `bulkhead:` section, a `bulkheads:` map, or both",
             )
-            .at(root.at.or(Some(Position { line: 1, column: 1 }))));
+            .at(Some(Position { line: 1, column: 1 })));
         }
         let file: schema::File = root.deserialize("")?;
         let defaults = file.bulkhead.unwrap_or_default();
