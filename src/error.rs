@@ -495,6 +495,12 @@ pub enum BuildErrorKind {
     ZeroWindow,
     /// A policy's operation `timeout` was set to zero.
     ZeroTimeout,
+    /// A setting this platform cannot enforce (for example a memory limit
+    /// outside Linux); the error's message names the setting.
+    Unsupported,
+    /// A limit with a value no program could run under (for example a
+    /// memory limit of 0 bytes); the error's message names the setting.
+    InvalidLimit,
 }
 
 /// An invalid bulkhead configuration, or a worker thread the operating
@@ -529,6 +535,21 @@ impl BuildError {
             kind: BuildErrorKind::Spawn,
             name: name.to_owned(),
             source: Some(source),
+        }
+    }
+
+    /// A configuration error of `kind` about one setting, described by
+    /// `detail` (kept as the error's source).
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    pub(crate) fn setting(kind: BuildErrorKind, name: &str, detail: &'static str) -> Self {
+        let io_kind = match kind {
+            BuildErrorKind::Unsupported => std::io::ErrorKind::Unsupported,
+            _ => std::io::ErrorKind::InvalidInput,
+        };
+        BuildError {
+            kind,
+            name: name.to_owned(),
+            source: Some(std::io::Error::new(io_kind, detail)),
         }
     }
 
@@ -620,6 +641,17 @@ impl fmt::Display for BuildError {
                 f,
                 "policy `{name}`: an operation timeout of zero would fail every pool call; set a positive timeout or none"
             ),
+            BuildErrorKind::Unsupported => match &self.source {
+                Some(detail) => write!(
+                    f,
+                    "bulkhead `{name}`: {detail}; remove that setting on this platform"
+                ),
+                None => write!(f, "bulkhead `{name}`: a setting is not supported here"),
+            },
+            BuildErrorKind::InvalidLimit => match &self.source {
+                Some(detail) => write!(f, "bulkhead `{name}`: {detail}"),
+                None => write!(f, "bulkhead `{name}`: a limit is out of range"),
+            },
         }
     }
 }

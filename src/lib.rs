@@ -91,7 +91,9 @@
 //! | `admission` | the lock-free slot counter behind every admission decision |
 //! | `sync` | the facade: std/parking_lot/crossbeam normally, loom under `--cfg loom` |
 #![deny(missing_docs, missing_debug_implementations)]
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the one function that sets a child's resource
+// limits between fork and exec (src/process/limits.rs) allows it locally.
+#![deny(unsafe_code)]
 
 mod adaptive;
 mod admission;
@@ -106,6 +108,8 @@ mod semaphore;
 mod stats;
 mod sync;
 mod thread_pool;
+#[cfg(all(unix, feature = "process"))]
+mod process;
 
 // Internals for the loom model checks in `loom-tests/`; compiled only with
 // RUSTFLAGS="--cfg loom", so normal builds' public API is unchanged.
@@ -126,5 +130,8 @@ pub use policy::{
 };
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
-pub use stats::{BulkheadStats, PoolStats, SemaphoreStats};
+pub use stats::{BulkheadStats, PoolStats, ProcessStats, SemaphoreStats};
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};
+#[cfg(all(unix, feature = "process"))]
+pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
+

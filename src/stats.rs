@@ -169,6 +169,102 @@ impl fmt::Display for SemaphoreStats {
     }
 }
 
+/// A snapshot of a `ProcessBulkhead` (feature `process`, Unix).
+///
+/// Counters are read one by one while children run, so a snapshot taken
+/// mid-run may be a run apart between fields. At rest (no run in progress)
+/// the conservation law is exact:
+///
+/// `started == succeeded + failed + timed_out`
+///
+/// A program that could not be started counts in `spawn_failed`, not in
+/// `started`; a run refused at the door counts in `rejected` only.
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(all(unix, feature = "process"))]
+/// # {
+/// use bulkheads::ProcessBulkhead;
+/// use std::process::Command;
+///
+/// let sh = ProcessBulkhead::builder("scripts").max_concurrent(2).build()?;
+/// sh.run(Command::new("true"))?;
+/// assert!(sh.run(Command::new("false")).is_err());
+/// let stats = sh.stats();
+/// assert_eq!((stats.started, stats.succeeded, stats.failed), (2, 1, 1));
+/// assert_eq!(stats.started, stats.succeeded + stats.failed + stats.timed_out);
+/// println!("{stats}");
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProcessStats {
+    /// The bulkhead's name.
+    pub name: String,
+    /// The configured limit of children running at once.
+    pub max_concurrent: usize,
+    /// Runs holding a place right now (starting, running, or being reaped;
+    /// may briefly exceed `max_concurrent` after a shrink).
+    pub active: usize,
+    /// Callers blocked waiting for a place.
+    pub waiting: usize,
+    /// Children started since the bulkhead was built.
+    pub started: usize,
+    /// Children that exited with status 0.
+    pub succeeded: usize,
+    /// Children that exited non-zero or were killed by a signal other than
+    /// the bulkhead's own timeout kill.
+    pub failed: usize,
+    /// Children killed at the wall-clock timeout.
+    pub timed_out: usize,
+    /// Programs that could not be started (not found, not executable, a
+    /// limit the system refused).
+    pub spawn_failed: usize,
+    /// Runs refused at the door (full, timed out waiting, or shut down).
+    pub rejected: usize,
+}
+
+impl ProcessStats {
+    /// Places taken per allowed place: `active / max_concurrent` (0.0 for a
+    /// closed compartment with a limit of 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(all(unix, feature = "process"))]
+    /// # {
+    /// let idle = bulkheads::ProcessBulkhead::builder("idle").max_concurrent(4).build()?;
+    /// assert_eq!(idle.stats().utilization(), 0.0);
+    /// # }
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn utilization(&self) -> f64 {
+        ratio(self.active, self.max_concurrent)
+    }
+}
+
+impl fmt::Display for ProcessStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: process, {}/{} children running, {} waiting, {} started, {} succeeded, {} failed, {} timed out, {} spawn failed, {} rejected, {:.0}% utilized",
+            self.name,
+            self.active,
+            self.max_concurrent,
+            self.waiting,
+            self.started,
+            self.succeeded,
+            self.failed,
+            self.timed_out,
+            self.spawn_failed,
+            self.rejected,
+            self.utilization() * 100.0
+        )
+    }
+}
+
 /// The statistics of any kind of bulkhead, as a
 /// [`Registry`](crate::Registry) reports them.
 ///
@@ -194,6 +290,8 @@ pub enum BulkheadStats {
     ThreadPool(PoolStats),
     /// A semaphore's statistics.
     Semaphore(SemaphoreStats),
+    /// A process bulkhead's statistics.
+    Process(ProcessStats),
 }
 
 impl BulkheadStats {
@@ -212,10 +310,11 @@ impl BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(s) => &s.name,
             BulkheadStats::Semaphore(s) => &s.name,
+            BulkheadStats::Process(s) => &s.name,
         }
     }
 
-    /// `"thread pool"` or `"semaphore"`.
+    /// `"thread pool"`, `"semaphore"` or `"process"`.
     ///
     /// # Examples
     ///
@@ -230,10 +329,12 @@ impl BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(_) => "thread pool",
             BulkheadStats::Semaphore(_) => "semaphore",
+            BulkheadStats::Process(_) => "process",
         }
     }
 
-    /// The concurrency limit: threads for a pool, permits for a semaphore.
+    /// The concurrency limit: threads for a pool, permits for a semaphore,
+    /// children for a process bulkhead.
     ///
     /// # Examples
     ///
@@ -248,10 +349,11 @@ impl BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(s) => s.threads,
             BulkheadStats::Semaphore(s) => s.max_concurrent,
+            BulkheadStats::Process(s) => s.max_concurrent,
         }
     }
 
-    /// Work in progress: running tasks or held permits.
+    /// Work in progress: running tasks, held permits or running children.
     ///
     /// # Examples
     ///
@@ -266,6 +368,7 @@ impl BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(s) => s.active,
             BulkheadStats::Semaphore(s) => s.active,
+            BulkheadStats::Process(s) => s.active,
         }
     }
 
@@ -284,6 +387,7 @@ impl BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(s) => s.queued,
             BulkheadStats::Semaphore(s) => s.waiting,
+            BulkheadStats::Process(s) => s.waiting,
         }
     }
 
@@ -302,6 +406,7 @@ impl BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(s) => s.rejected,
             BulkheadStats::Semaphore(s) => s.rejected,
+            BulkheadStats::Process(s) => s.rejected,
         }
     }
 
@@ -320,6 +425,7 @@ impl BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(s) => s.utilization(),
             BulkheadStats::Semaphore(s) => s.utilization(),
+            BulkheadStats::Process(s) => s.utilization(),
         }
     }
 }
@@ -329,6 +435,7 @@ impl fmt::Display for BulkheadStats {
         match self {
             BulkheadStats::ThreadPool(s) => s.fmt(f),
             BulkheadStats::Semaphore(s) => s.fmt(f),
+            BulkheadStats::Process(s) => s.fmt(f),
         }
     }
 }
@@ -342,6 +449,12 @@ impl From<PoolStats> for BulkheadStats {
 impl From<SemaphoreStats> for BulkheadStats {
     fn from(s: SemaphoreStats) -> Self {
         BulkheadStats::Semaphore(s)
+    }
+}
+
+impl From<ProcessStats> for BulkheadStats {
+    fn from(s: ProcessStats) -> Self {
+        BulkheadStats::Process(s)
     }
 }
 

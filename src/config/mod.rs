@@ -686,7 +686,45 @@ impl Registry {
     }
 }
 
+/// A `kind: process` entry: [`Registry::process`] with the file's settings.
+#[cfg(all(unix, feature = "process"))]
+fn build_process(
+    registry: &Registry,
+    name: &str,
+    s: &Named,
+    _path: &str,
+    _at: Option<Position>,
+) -> Result<Result<(), crate::error::BuildError>, ConfigError> {
+    Ok(registry
+        .process(name, |mut b| {
+            if let Some(n) = s.max_concurrent {
+                b = b.max_concurrent(n.0);
+            }
+            if let Some(d) = s.max_wait {
+                b = b.max_wait(d.0);
+            }
+            if let Some(d) = s.timeout {
+                b = b.timeout(d.0);
+            }
+            if let Some(bytes) = s.memory_limit {
+                b = b.memory_limit(bytes.0);
+            }
+            if let Some(d) = s.cpu_time_limit {
+                b = b.cpu_time_limit(d.0);
+            }
+            if let Some(n) = s.max_open_files {
+                b = b.max_open_files(u64::try_from(n.0).unwrap_or(u64::MAX));
+            }
+            if let Some(bytes) = s.output_limit {
+                b = b.output_limit(usize::try_from(bytes.0).unwrap_or(usize::MAX));
+            }
+            b
+        })
+        .map(drop))
+}
+
 /// A `kind: process` entry, in a build without process support.
+#[cfg(not(all(unix, feature = "process")))]
 fn build_process(
     _registry: &Registry,
     name: &str,
