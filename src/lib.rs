@@ -103,13 +103,13 @@ mod compartment;
 mod config;
 mod error;
 mod policy;
+#[cfg(all(unix, feature = "process"))]
+mod process;
 mod registry;
 mod semaphore;
 mod stats;
 mod sync;
 mod thread_pool;
-#[cfg(all(unix, feature = "process"))]
-mod process;
 
 // Internals for the loom model checks in `loom-tests/`; compiled only with
 // RUSTFLAGS="--cfg loom", so normal builds' public API is unchanged.
@@ -128,10 +128,9 @@ pub use policy::{
     Fallback, FallbackStrategy, Health, Isolation, Policy, PolicyBuilder, PolicyConfig,
     PolicyError, State,
 };
+#[cfg(all(unix, feature = "process"))]
+pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
 pub use registry::{Registry, StatsTable};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};
 pub use stats::{BulkheadStats, PoolStats, ProcessStats, SemaphoreStats};
 pub use thread_pool::{TaskHandle, ThreadPoolBuilder, ThreadPoolBulkhead};
-#[cfg(all(unix, feature = "process"))]
-pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
-

@@ -18,7 +18,9 @@ use bulkheads::{
 /// peak memory, so they run one at a time.
 fn serial() -> MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A generous wall-clock limit for runs that should end on their own: if
@@ -49,7 +51,11 @@ impl Scratch {
         let path = self.0.join(name);
         let made = Command::new("mkfifo").arg(&path).status().unwrap();
         assert!(made.success());
-        let file = OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
         (path, file)
     }
 }
@@ -92,7 +98,10 @@ fn processes_with_argument(needle: &str) -> Vec<u32> {
             continue;
         };
         if let Ok(cmdline) = fs::read(entry.path().join("cmdline")) {
-            if cmdline.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()) {
+            if cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == needle.as_bytes())
+            {
                 found.push(pid);
             }
         }
@@ -164,10 +173,7 @@ fn one_run_more_than_the_limit_is_rejected_at_once_and_only_that_one() {
     assert_eq!(bulkhead.stats().active, N);
 
     let extra = bulkhead.run(held_child(&ready_path, &gate_path));
-    assert_eq!(
-        extra.unwrap_err().reject_reason(),
-        Some(RejectReason::Full)
-    );
+    assert_eq!(extra.unwrap_err().reject_reason(), Some(RejectReason::Full));
 
     release(&mut gate, N);
     for run in runs {
@@ -315,9 +321,7 @@ fn a_flood_on_stderr_is_truncated_and_does_not_deadlock() {
         .timeout(SAFETY_NET)
         .build()
         .unwrap();
-    let out = bulkhead
-        .run(sh("head -c 104857600 /dev/zero >&2"))
-        .unwrap();
+    let out = bulkhead.run(sh("head -c 104857600 /dev/zero >&2")).unwrap();
     assert_eq!(out.stderr.len(), 1 << 20);
     assert!(out.stderr_truncated);
     assert!(out.stdout.is_empty());
@@ -423,7 +427,10 @@ fn two_hundred_runs_leave_no_zombie_and_no_descriptor_behind() {
     assert!(our_zombies().is_empty());
     let stats = bulkhead.stats();
     assert_eq!(stats.started, 201);
-    assert_eq!(stats.started, stats.succeeded + stats.failed + stats.timed_out);
+    assert_eq!(
+        stats.started,
+        stats.succeeded + stats.failed + stats.timed_out
+    );
     assert_eq!((stats.failed, stats.active), (50, 0));
 }
 
@@ -467,9 +474,14 @@ fn the_registry_holds_process_bulkheads_by_name() {
     let thumbs = registry
         .process("thumbnails", |b| b.max_concurrent(4))
         .unwrap();
-    let again = registry.process("thumbnails", |b| b.max_concurrent(9)).unwrap();
+    let again = registry
+        .process("thumbnails", |b| b.max_concurrent(9))
+        .unwrap();
     assert!(Arc::ptr_eq(&thumbs, &again));
-    assert!(Arc::ptr_eq(&thumbs, &registry.get_process("thumbnails").unwrap()));
+    assert!(Arc::ptr_eq(
+        &thumbs,
+        &registry.get_process("thumbnails").unwrap()
+    ));
     thumbs.run(Command::new("true")).unwrap();
 
     match &registry.stats()[..] {

@@ -526,8 +526,10 @@ impl Config {
             None => empty,
         };
         let base = &self.defaults;
-        let mut settings = PolicyConfig::default();
-        settings.enabled = self.enabled;
+        let mut settings = PolicyConfig {
+            enabled: self.enabled,
+            ..PolicyConfig::default()
+        };
 
         let (t, d) = (&named.thresholds, &base.thresholds);
         if let Some(rate) = t.failure_rate.or(d.failure_rate) {

@@ -41,10 +41,7 @@ impl Node {
     /// The node at `keys` below this one, if every key exists.
     pub(crate) fn get(&self, keys: &[&str]) -> Option<&Node> {
         keys.iter().try_fold(self, |node, key| match &node.value {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.name == *key)
-                .map(|(_, v)| v),
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == *key).map(|(_, v)| v),
             _ => None,
         })
     }
@@ -401,7 +398,10 @@ where
 {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         let Some((key, node)) = self.entries.next() else {
             return Ok(None);
         };

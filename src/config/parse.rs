@@ -78,6 +78,9 @@ fn yaml_key_path(text: &str, line: usize) -> Option<String> {
     let mut indent = usize::MAX;
     let lines: Vec<&str> = text.lines().take(line).collect();
     for l in lines.iter().rev() {
+        if l.starts_with("---") || l.starts_with("...") {
+            break; // a document boundary: nothing above belongs to this line
+        }
         let trimmed = l.trim_start();
         let this_indent = l.len() - trimmed.len();
         if trimmed.is_empty() || trimmed.starts_with('#') || this_indent >= indent {
@@ -102,7 +105,13 @@ fn block_key(line: &str) -> Option<&str> {
     }
     let colon = line
         .char_indices()
-        .find(|&(i, c)| c == ':' && line[i + 1..].chars().next().map_or(true, char::is_whitespace))?
+        .find(|&(i, c)| {
+            c == ':'
+                && line[i + 1..]
+                    .chars()
+                    .next()
+                    .map_or(true, char::is_whitespace)
+        })?
         .0;
     let key = line[..colon].trim().trim_matches(['"', '\'']);
     (!key.is_empty()).then_some(key)
@@ -116,7 +125,8 @@ fn yaml_error(err: &serde_saphyr::Error) -> ConfigError {
         inner = error;
     }
     let at = err.location().and_then(|l| position(l.line(), l.column()));
-    let too_complex = |message: String| ConfigError::new(ConfigErrorKind::TooComplex, message).at(at);
+    let too_complex =
+        |message: String| ConfigError::new(ConfigErrorKind::TooComplex, message).at(at);
     let message = printable(&DefaultMessageFormatter.format_message(inner));
     match inner {
         E::Budget {
@@ -321,7 +331,10 @@ fn toml_error(err: &toml::de::Error, text: &str) -> ConfigError {
 fn toml_key_path(text: &str, span: std::ops::Range<usize>) -> Option<String> {
     let start = span.start.min(text.len());
     let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text.get(start..)?.find('\n').map_or(text.len(), |i| start + i);
+    let line_end = text
+        .get(start..)?
+        .find('\n')
+        .map_or(text.len(), |i| start + i);
     let line = text.get(line_start..line_end)?;
     let header_of = |line: &str| -> Option<String> {
         let inner = line.trim().strip_prefix('[')?;
@@ -332,7 +345,9 @@ fn toml_key_path(text: &str, span: std::ops::Range<usize>) -> Option<String> {
         // In a header: the path up to the end of the span.
         let upto = text.get(line_start..span.end.min(line_end))?;
         let upto = upto.trim().trim_start_matches('[');
-        return Some(dotted(upto.trim_end_matches(']'))).filter(|p| !p.is_empty()).or(Some(header));
+        return Some(dotted(upto.trim_end_matches(']')))
+            .filter(|p| !p.is_empty())
+            .or(Some(header));
     }
     let (key, _) = line.split_once('=')?;
     let key = dotted(key);
@@ -345,7 +360,11 @@ fn toml_key_path(text: &str, span: std::ops::Range<usize>) -> Option<String> {
         .rev()
         .find_map(header_of)
         .unwrap_or_default();
-    Some(if header.is_empty() { key } else { format!("{header}.{key}") })
+    Some(if header.is_empty() {
+        key
+    } else {
+        format!("{header}.{key}")
+    })
 }
 
 /// `a . "b" .c` as `a.b.c`.
@@ -356,7 +375,11 @@ fn dotted(keys: &str) -> String {
         .join(".")
 }
 
-fn toml_table(table: toml::de::DeTable<'_>, text: &str, depth: usize) -> Result<Value, ConfigError> {
+fn toml_table(
+    table: toml::de::DeTable<'_>,
+    text: &str,
+    depth: usize,
+) -> Result<Value, ConfigError> {
     let mut entries = Vec::with_capacity(table.len());
     for (key, value) in table {
         let key_at = Some(Position::of_offset(text, key.span().start));
@@ -391,9 +414,11 @@ fn toml_node(
         DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
             Ok(n) => Value::Int(n),
             Err(_) => {
-                return Err(
-                    ConfigError::new(ConfigErrorKind::InvalidValue, "the number is too large").at(at),
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidValue,
+                    "the number is too large",
                 )
+                .at(at))
             }
         },
         DeValue::Float(f) => match f.as_str().parse::<f64>() {

@@ -112,7 +112,10 @@ fn duration<'de, D: Deserializer<'de>>(d: D, positive: bool) -> Result<Duration,
             }
         }
         fn visit_u64<E: de::Error>(self, n: u64) -> Result<Duration, E> {
-            Err(found(&format!("{} (a number needs a unit)", self.expected), n))
+            Err(found(
+                &format!("{} (a number needs a unit)", self.expected),
+                n,
+            ))
         }
         fn visit_i64<E: de::Error>(self, n: i64) -> Result<Duration, E> {
             Err(found(self.expected, n))
@@ -145,7 +148,8 @@ impl<'de> Deserialize<'de> for PositiveDur {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Rate(pub(crate) f64);
 
-const RATE: &str = "a rate above 0% and at most 100% (or above 0.0 and at most 1.0), such as 50% or 0.5";
+const RATE: &str =
+    "a rate above 0% and at most 100% (or above 0.0 and at most 1.0), such as 50% or 0.5";
 
 impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -184,7 +188,11 @@ pub(crate) struct Positive(pub(crate) usize);
 pub(crate) struct Count(pub(crate) usize);
 
 /// Deserializes an integer no smaller than `min`, as a `usize`.
-fn integer<'de, D: Deserializer<'de>>(d: D, min: u64, expected: &'static str) -> Result<usize, D::Error> {
+fn integer<'de, D: Deserializer<'de>>(
+    d: D,
+    min: u64,
+    expected: &'static str,
+) -> Result<usize, D::Error> {
     struct V {
         min: u64,
         expected: &'static str,
@@ -275,10 +283,25 @@ mod tests {
         assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
-        for bad in ["", "5", "s", "fast", "-5s", "1.5s", "5 s", "5S", "5sec", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "5",
+            "s",
+            "fast",
+            "-5s",
+            "1.5s",
+            "5 s",
+            "5S",
+            "5sec",
+            "99999999999999999999s",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
-        assert_eq!(parse_duration("307445734561825861m"), None, "overflows u64 seconds");
+        assert_eq!(
+            parse_duration("307445734561825861m"),
+            None,
+            "overflows u64 seconds"
+        );
     }
 
     #[test]
@@ -287,7 +310,9 @@ mod tests {
         assert_eq!(parse_rate("12.5%"), Some(0.125));
         assert_eq!(parse_rate("100%"), Some(1.0));
         assert_eq!(parse_rate("0.5"), Some(0.5));
-        for bad in ["0%", "0.0", "150%", "1.5", "-1%", "%", "", ".", "nan", "inf", "1e-1", "50 %", "5.0.0%"] {
+        for bad in [
+            "0%", "0.0", "150%", "1.5", "-1%", "%", "", ".", "nan", "inf", "1e-1", "50 %", "5.0.0%",
+        ] {
             assert_eq!(parse_rate(bad), None, "{bad}");
         }
     }
@@ -300,7 +325,15 @@ mod tests {
         assert_eq!(parse_bytes("1GiB"), Some(1 << 30));
         assert_eq!(parse_bytes("10MB"), Some(10_000_000));
         assert_eq!(parse_bytes("100B"), Some(100));
-        for bad in ["", "MiB", "1.5MiB", "-1", "1mib", "1 MiB", "99999999999999GiB"] {
+        for bad in [
+            "",
+            "MiB",
+            "1.5MiB",
+            "-1",
+            "1mib",
+            "1 MiB",
+            "99999999999999GiB",
+        ] {
             assert_eq!(parse_bytes(bad), None, "{bad}");
         }
     }

@@ -160,11 +160,7 @@ fn join(handle: ScopedJoinHandle<'_, Captured>) -> Captured {
 
 /// Reads `pipe` to its end, keeping the first `limit` bytes, then says so
 /// on `eof`.
-fn read_capped(
-    pipe: Option<impl PipeReader>,
-    limit: usize,
-    eof: mpsc::Sender<()>,
-) -> Captured {
+fn read_capped(pipe: Option<impl PipeReader>, limit: usize, eof: mpsc::Sender<()>) -> Captured {
     let mut captured = Captured::default();
     if let Some(mut pipe) = pipe {
         let mut chunk = vec![0u8; CHUNK];
@@ -245,7 +241,9 @@ impl Group {
             }
             let now = Instant::now();
             let left = match deadline {
-                Some(deadline) if now >= deadline => return self.kill_and_reap().map(|s| (s, true)),
+                Some(deadline) if now >= deadline => {
+                    return self.kill_and_reap().map(|s| (s, true))
+                }
                 Some(deadline) => deadline - now,
                 None => MAX_NAP,
             };
@@ -305,7 +303,10 @@ mod tests {
                 continue;
             };
             if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-                if cmdline.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()) {
+                if cmdline
+                    .split(|b| *b == 0)
+                    .any(|arg| arg == needle.as_bytes())
+                {
                     found.push(pid);
                 }
             }

@@ -40,17 +40,34 @@ impl Limits {
         cpu_time: Option<Duration>,
         open_files: Option<u64>,
     ) -> Result<Self, BuildError> {
-        let invalid = |detail| Err(BuildError::setting(BuildErrorKind::InvalidLimit, name, detail));
-        let unsupported =
-            |detail| Err(BuildError::setting(BuildErrorKind::Unsupported, name, detail));
+        let invalid = |detail| {
+            Err(BuildError::setting(
+                BuildErrorKind::InvalidLimit,
+                name,
+                detail,
+            ))
+        };
+        let unsupported = |detail| {
+            Err(BuildError::setting(
+                BuildErrorKind::Unsupported,
+                name,
+                detail,
+            ))
+        };
         if memory == Some(0) {
-            return invalid("memory_limit(0) leaves no room to start a program; give it at least a few MiB");
+            return invalid(
+                "memory_limit(0) leaves no room to start a program; give it at least a few MiB",
+            );
         }
         if cpu_time == Some(Duration::ZERO) {
-            return invalid("cpu_time_limit(0) leaves no time to run a program; give it at least one second");
+            return invalid(
+                "cpu_time_limit(0) leaves no time to run a program; give it at least one second",
+            );
         }
         if open_files == Some(0) {
-            return invalid("max_open_files(0) leaves no descriptor to load a program; give it at least 16");
+            return invalid(
+                "max_open_files(0) leaves no descriptor to load a program; give it at least 16",
+            );
         }
         if memory.is_some() && !ADDRESS_SPACE_AND_CPU_ENFORCED {
             return unsupported("memory_limit (RLIMIT_AS) is only enforced on Linux");

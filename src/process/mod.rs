@@ -362,11 +362,7 @@ impl ProcessBulkhead {
     }
 
     /// Counts a finished run and shapes its result.
-    fn outcome(
-        &self,
-        program: String,
-        finished: Finished,
-    ) -> Result<ProcessOutput, ProcessError> {
+    fn outcome(&self, program: String, finished: Finished) -> Result<ProcessOutput, ProcessError> {
         let output = ProcessOutput {
             program,
             status: finished.status,
