@@ -565,3 +565,54 @@ fn eight_threads_racing_to_open_the_gate_open_it_once() {
     assert_eq!(h.failures as usize, ran, "every call that ran was counted");
     assert!(ran >= 100);
 }
+
+#[test]
+fn a_probe_from_an_earlier_half_open_state_is_not_counted() {
+    let (policy, clock) = manual(
+        Policy::builder("search")
+            .error_count_threshold(1)
+            .half_open_calls(2)
+            .slow_call_threshold(RECOVERY * 10), // the clock moves inside a probe
+    );
+    open_then_recover(&policy, &clock, 1);
+    // The first probe is still running when a second one fails, the gate
+    // reopens, recovers, and a probe of the new half-open state passes.
+    let stale = policy.call(|| {
+        fail(&policy).unwrap_err();
+        assert_eq!(policy.state(), State::Open);
+        clock.advance(RECOVERY);
+        ok(&policy).unwrap();
+        assert_eq!(policy.state(), State::HalfOpen);
+        Ok::<_, &str>(())
+    });
+    stale.unwrap();
+    assert_eq!(
+        policy.state(),
+        State::HalfOpen,
+        "one probe of this half-open state passed; the stale one does not count"
+    );
+    ok(&policy).unwrap();
+    assert_eq!(policy.state(), State::Closed);
+}
+
+#[test]
+fn a_call_let_through_while_closed_changes_nothing_once_the_gate_moved_on() {
+    let (policy, clock) = manual(
+        Policy::builder("search")
+            .error_count_threshold(1)
+            .half_open_calls(2),
+    );
+    let late = policy.call(|| {
+        open_then_recover(&policy, &clock, 1);
+        ok(&policy).unwrap(); // a probe: now half-open
+        assert_eq!(policy.state(), State::HalfOpen);
+        Err::<(), _>("late failure from the closed state")
+    });
+    assert!(matches!(late, Err(PolicyError::Failed(_))));
+    assert_eq!(
+        policy.state(),
+        State::HalfOpen,
+        "the late failure reopened nothing"
+    );
+    assert_eq!(policy.health().times_opened, 1);
+}

@@ -10,18 +10,25 @@
 //!   dropped: a transition happens only if the state is still the very one
 //!   the caller saw.
 //! * The window is a ring of [`BUCKETS`] buckets, each covering
-//!   `window / BUCKETS` of time. Each bucket counts calls, failures and slow
-//!   calls in three words `tag (32 bits) | count (32 bits)`, where the tag
-//!   is the bucket's epoch (time since the policy was built, in bucket
-//!   lengths). A recorder adds with one `fetch_add` and looks at the tag it
-//!   got back: the right epoch means done; an old epoch means the bucket is
-//!   stale and is renewed with a compare-and-swap. Readers count only words
-//!   whose tag lies in the window, so old buckets never need sweeping.
+//!   `window / BUCKETS` of time. Each bucket counts its calls by outcome —
+//!   quick success, quick failure, slow success, slow failure — in four
+//!   words `tag (32 bits) | count (32 bits)`, where the tag is the bucket's
+//!   epoch (time since the policy was built, in bucket lengths). A call is
+//!   one `fetch_add` on exactly one word, so a reader never sees half a
+//!   call (a failure without its call would overstate the rate). The
+//!   recorder looks at the tag it got back: the right epoch means done; an
+//!   old epoch means the bucket is stale and is renewed with a
+//!   compare-and-swap. Readers count only words whose tag lies in the
+//!   window, so old buckets never need sweeping.
 //! * `bad_epoch` remembers the latest epoch with a failure or a slow call.
-//!   When there is none in the window, a successful quick call cannot open
-//!   the gate, and its recording ends after the one `fetch_add`: the
-//!   healthy hot path is a load of `state`, a `fetch_add` and a load of
-//!   `bad_epoch`, with no lock.
+//!   Every recorder passes through it with one read-modify-write (AcqRel)
+//!   after counting its call; that is the handshake that makes verdicts
+//!   exact. Of two racing recorders, the later one in `bad_epoch`'s order
+//!   sees the other's call; a quick success that comes later sees the
+//!   failure's mark and evaluates, one that comes earlier is seen by the
+//!   failure's evaluation. When no failure or slow call is in the window, a
+//!   quick success cannot open the gate and stops there: the healthy hot
+//!   path is a load of `state`, a `fetch_add` and a `fetch_or`, no lock.
 //! * Everything else — opening, the half-open probes, closing — happens
 //!   under `lock`. Those are rare, and serialising them makes "exactly one
 //!   caller opens it" and "exactly `half_open_calls` probes" plain to see.
@@ -102,24 +109,19 @@ impl Thresholds {
     }
 }
 
-/// One slice of the window: three `tag | count` words.
+/// One slice of the window: a `tag | count` word per outcome.
 #[derive(Debug)]
 struct Bucket {
-    /// Calls recorded (successes and failures). Written by recorders, read
-    /// by evaluators and `health`.
-    calls: AtomicU64,
-    /// Calls that failed. As `calls`.
-    failures: AtomicU64,
-    /// Calls that took `slow_call_threshold` or longer. As `calls`.
-    slow: AtomicU64,
+    /// Outcome words, indexed by [`Outcome::index`]: quick success, quick
+    /// failure, slow success, slow failure. Written by recorders, read by
+    /// evaluators and `health`, cleared under the lock on closing.
+    counts: [AtomicU64; 4],
 }
 
 impl Bucket {
     fn new() -> Self {
         Bucket {
-            calls: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            slow: AtomicU64::new(0),
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -128,28 +130,27 @@ impl Bucket {
 /// older epoch.
 fn bump(word: &AtomicU64, epoch: u64) {
     let tag = u64::from(tag(epoch));
-    // SeqCst on every window word and on `bad_epoch`: the evaluation that
-    // follows a recording must see every recording that came before it in
-    // one total order, across different words, so the last recorder's
-    // verdict sees all calls (minimum_calls is decided exactly).
-    let old = word.fetch_add(1, Ordering::SeqCst);
+    // Relaxed here and in the renewal below: a single word, so coherence
+    // alone keeps the count exact; what other threads may see of it is
+    // ordered by the recorder's AcqRel pass through `bad_epoch` after.
+    let old = word.fetch_add(1, Ordering::Relaxed);
     if old >> TAG_SHIFT == tag {
         return;
     }
     // The word held an older epoch: the one just added went into a count
     // nobody reads. Start the bucket over at 1 for this epoch, unless a
     // racing recorder already did (then add to its count).
-    let mut current = word.load(Ordering::SeqCst);
+    let mut current = word.load(Ordering::Relaxed);
     loop {
         if current >> TAG_SHIFT == tag {
-            word.fetch_add(1, Ordering::SeqCst);
+            word.fetch_add(1, Ordering::Relaxed);
             return;
         }
         match word.compare_exchange_weak(
             current,
             (tag << TAG_SHIFT) | 1,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
         ) {
             Ok(_) => return,
             Err(now) => current = now,
@@ -159,8 +160,9 @@ fn bump(word: &AtomicU64, epoch: u64) {
 
 /// The count in `word` if its tag lies in the window ending at `epoch`.
 fn count_in_window(word: &AtomicU64, epoch: u64) -> u64 {
-    // SeqCst: see `bump`.
-    let value = word.load(Ordering::SeqCst);
+    // Relaxed: the reader already synchronised with the recorders it must
+    // see through `bad_epoch` (see `Gate::record_closed`).
+    let value = word.load(Ordering::Relaxed);
     let age = tag(epoch).wrapping_sub((value >> TAG_SHIFT) as u32);
     if (age as usize) < BUCKETS {
         value & COUNT_MASK
@@ -194,6 +196,17 @@ pub(crate) struct Outcome {
     pub(crate) failed: bool,
     /// It took `slow_call_threshold` or longer.
     pub(crate) slow: bool,
+}
+
+impl Outcome {
+    /// The bucket word this outcome is counted in.
+    fn index(self) -> usize {
+        usize::from(self.failed) | usize::from(self.slow) << 1
+    }
+
+    fn is_bad(self) -> bool {
+        self.failed || self.slow
+    }
 }
 
 /// The health gate of one policy.
@@ -304,9 +317,12 @@ impl Gate {
     fn window(&self, epoch: u64) -> Window {
         let mut w = Window::default();
         for b in &self.buckets {
-            w.calls += count_in_window(&b.calls, epoch);
-            w.failures += count_in_window(&b.failures, epoch);
-            w.slow += count_in_window(&b.slow, epoch);
+            let count = |i: usize| count_in_window(&b.counts[i], epoch);
+            let (quick_ok, quick_failed, slow_ok, slow_failed) =
+                (count(0), count(1), count(2), count(3));
+            w.calls += quick_ok + quick_failed + slow_ok + slow_failed;
+            w.failures += quick_failed + slow_failed;
+            w.slow += slow_ok + slow_failed;
         }
         w
     }
@@ -329,23 +345,21 @@ impl Gate {
     fn record_closed(&self, admitted_under: u64, outcome: Outcome, now: u64) {
         let epoch = self.epoch(now);
         let bucket = &self.buckets[(epoch % BUCKETS as u64) as usize];
-        bump(&bucket.calls, epoch);
-        if outcome.failed {
-            bump(&bucket.failures, epoch);
-        }
-        if outcome.slow {
-            bump(&bucket.slow, epoch);
-        }
-        if outcome.failed || outcome.slow {
-            // SeqCst: see `bump`.
-            self.bad_epoch.fetch_max(epoch + 1, Ordering::SeqCst);
+        bump(&bucket.counts[outcome.index()], epoch);
+        // AcqRel, on every recording: the handshake. Release publishes the
+        // count just made to whoever passes here later; Acquire makes every
+        // count published here earlier visible to the evaluation below.
+        // Of two racing recorders the later one therefore sees both calls,
+        // and a quick success that skips evaluating was seen by the bad
+        // call's evaluation (module docs).
+        let bad = if outcome.is_bad() {
+            self.bad_epoch.fetch_max(epoch + 1, Ordering::AcqRel);
+            epoch + 1
         } else {
-            // SeqCst: see `bump`. No failure or slow call in the window: a
-            // quick success cannot tip it.
-            let bad = self.bad_epoch.load(Ordering::SeqCst);
-            if bad == 0 || epoch.saturating_sub(bad - 1) >= BUCKETS as u64 {
-                return;
-            }
+            self.bad_epoch.fetch_or(0, Ordering::AcqRel)
+        };
+        if bad == 0 || epoch.saturating_sub(bad - 1) >= BUCKETS as u64 {
+            return; // no failure or slow call in the window: nothing to tip
         }
         if self.verdict(self.window(epoch)) {
             self.open(admitted_under, now);
@@ -383,7 +397,7 @@ impl Gate {
         if self.state.load(Ordering::Relaxed) != admitted_under {
             return; // a probe of an earlier half-open state
         }
-        if outcome.failed || outcome.slow {
+        if outcome.is_bad() {
             self.open_locked(admitted_under, now);
             return;
         }
@@ -394,14 +408,13 @@ impl Gate {
         // A fresh window: every word gets a tag outside any window ending
         // at or after now, so nothing counted before the close is read.
         let stale = u64::from(tag(self.epoch(now)).wrapping_sub(BUCKETS as u32)) << TAG_SHIFT;
-        for b in &self.buckets {
-            // SeqCst: see `bump`.
-            b.calls.store(stale, Ordering::SeqCst);
-            b.failures.store(stale, Ordering::SeqCst);
-            b.slow.store(stale, Ordering::SeqCst);
+        for word in self.buckets.iter().flat_map(|b| &b.counts) {
+            // Relaxed: published by the Release store of `state` below.
+            word.store(stale, Ordering::Relaxed);
         }
-        // SeqCst: see `bump`.
-        self.bad_epoch.store(0, Ordering::SeqCst);
+        // Release: heads a new release sequence for the recorders of the
+        // new window (module docs); published with `state` as well.
+        self.bad_epoch.store(0, Ordering::Release);
         // Release: publishes the fresh window with the state.
         self.state.store(
             pack(CLOSED, generation(admitted_under) + 1),
