@@ -115,7 +115,10 @@ impl Limits {
                 if unsafe { libc::getrlimit(resource, &mut current) } != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                let ceiling = current.rlim_max as u64; // RLIM_INFINITY is u64::MAX
+                // `rlim_t` is `u64` on Linux, another integer elsewhere;
+                // RLIM_INFINITY is its maximum, so `min` leaves it alone.
+                #[allow(clippy::unnecessary_cast)]
+                let ceiling = current.rlim_max as u64;
                 let hard = hard.min(ceiling);
                 let wanted = libc::rlimit {
                     rlim_cur: soft.min(hard) as libc::rlim_t,

@@ -89,7 +89,9 @@ use limits::Limits;
 /// let out = scripts.run(cmd)?;
 /// assert_eq!(out.stdout, b"converted\n");
 ///
-/// let out = scripts.run_with_input(Command::new("wc").arg("-c").to_owned(), b"12345")?;
+/// let mut wc = Command::new("wc");
+/// wc.arg("-c");
+/// let out = scripts.run_with_input(wc, b"12345")?;
 /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5");
 ///
 /// let stats = scripts.stats();
@@ -285,7 +287,9 @@ impl ProcessBulkhead {
     /// use std::process::Command;
     ///
     /// let b = ProcessBulkhead::builder("tools").build()?;
-    /// let out = b.run_with_input(Command::new("tr").args(["a-z", "A-Z"]).to_owned(), b"shout")?;
+    /// let mut tr = Command::new("tr");
+    /// tr.args(["a-z", "A-Z"]);
+    /// let out = b.run_with_input(tr, b"shout")?;
     /// assert_eq!(out.stdout, b"SHOUT");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
