@@ -6,17 +6,23 @@ use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
-/// Parses `250ms`, `5s`, `1m` or `2h`: whole numbers with a unit.
-///
-/// Returns `None` for anything else (no unit, a fraction, a sign, an
-/// unknown unit, or a value too large for a `Duration`).
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+/// Splits `512MiB` into 512 and `MiB`: leading ASCII digits that fit a
+/// `u64`, and the rest.
+fn number_and_unit(text: &str) -> Option<(u64, &str)> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
         return None;
     }
     let (number, unit) = text.split_at(digits);
-    let n: u64 = number.parse().ok()?;
+    Some((number.parse().ok()?, unit))
+}
+
+/// Parses `250ms`, `5s`, `1m` or `2h`: whole numbers with a unit.
+///
+/// Returns `None` for anything else (no unit, a fraction, a sign, an
+/// unknown unit, or a value too large for a `Duration`).
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let (n, unit) = number_and_unit(text)?;
     match unit {
         "ms" => Some(Duration::from_millis(n)),
         "s" => Some(Duration::from_secs(n)),
@@ -62,12 +68,7 @@ fn rate_in_range(rate: f64) -> Option<f64> {
 
 /// Parses a byte size: `65536`, `64KiB`, `512MiB`, `1GiB`, `10MB`, `100B`.
 pub(crate) fn parse_bytes(text: &str) -> Option<u64> {
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return None;
-    }
-    let (number, unit) = text.split_at(digits);
-    let n: u64 = number.parse().ok()?;
+    let (n, unit) = number_and_unit(text)?;
     let scale: u64 = match unit {
         "" | "B" => 1,
         "KB" => 1_000,
