@@ -352,7 +352,7 @@ impl Config {
         let named_root = root.get(&["bulkheads"]);
         for (name, settings) in file.bulkheads.unwrap_or_default() {
             let at = named_root.and_then(|n| n.key_at(&name));
-            let path = format!("bulkheads.{name}");
+            let path = node::join("bulkheads", &name);
             if let Some(key) = settings.foreign_key() {
                 let key_at = root.get(&["bulkheads", &name]).and_then(|n| n.key_at(key));
                 return Err(ConfigError::new(
@@ -363,7 +363,7 @@ impl Config {
                         settings.kind.keys().join(", ")
                     ),
                 )
-                .at_path(format!("{path}.{key}"))
+                .at_path(node::join(&path, key))
                 .at(key_at));
             }
             config.bulkheads.insert(name, Entry { settings, at });
@@ -508,7 +508,7 @@ impl Config {
     /// `bulkhead`.
     fn place(&self, name: Option<&str>) -> (String, Option<Position>) {
         match name.and_then(|n| self.bulkheads.get(n).map(|e| (n, e))) {
-            Some((name, entry)) => (format!("bulkheads.{name}"), entry.at),
+            Some((name, entry)) => (node::join("bulkheads", name), entry.at),
             None => ("bulkhead".to_owned(), self.defaults_at),
         }
     }
@@ -649,7 +649,7 @@ impl Registry {
     pub fn from_config(config: &Config) -> Result<Registry, ConfigError> {
         let registry = Registry::new();
         for (name, entry) in &config.bulkheads {
-            let path = format!("bulkheads.{name}");
+            let path = node::join("bulkheads", name);
             let s = &entry.settings;
             let built = match s.kind {
                 Kind::ThreadPool => registry

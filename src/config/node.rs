@@ -123,11 +123,15 @@ fn describe_unexpected(unexpected: &Unexpected<'_>) -> String {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+/// `path.key`, with the key quoted (`bulkheads."api.v1"`) when it is
+/// empty or holds a dot, a space or a quote, so the path stays unambiguous.
+pub(crate) fn join(path: &str, key: &str) -> String {
+    let plain = !key.is_empty() && !key.contains(['.', ' ', '"', '[', ']']);
+    match (path.is_empty(), plain) {
+        (true, true) => key.to_owned(),
+        (true, false) => format!("{key:?}"),
+        (false, true) => format!("{path}.{key}"),
+        (false, false) => format!("{path}.{key:?}"),
     }
 }
 
