@@ -184,12 +184,8 @@ fn named_bulkheads_override_the_defaults_key_by_key() {
     assert_eq!(config.policy_config("not-listed").unwrap(), seed_settings());
 }
 
-/// One line per bulkhead: name, kind, limits and (fresh) counters.
-fn summary(registry: &Registry) -> Vec<String> {
-    registry.stats().iter().map(|s| s.to_string()).collect()
-}
-
 #[test]
+#[cfg(all(unix, feature = "process"))]
 fn the_toml_twin_gives_the_same_registry() {
     let from_yaml =
         Registry::from_config(&Config::from_path(example("service.yaml")).unwrap()).unwrap();
@@ -208,6 +204,9 @@ fn the_toml_twin_gives_the_same_registry() {
             .collect()
     };
     assert_eq!(kinds(&from_toml), kinds(&from_yaml));
+    // One line per bulkhead: name, kind, limits and (fresh) counters.
+    let summary =
+        |r: &Registry| -> Vec<String> { r.stats().iter().map(|s| s.to_string()).collect() };
     assert_eq!(summary(&from_toml), summary(&from_yaml));
 
     for registry in [&from_yaml, &from_toml] {
@@ -222,6 +221,16 @@ fn the_toml_twin_gives_the_same_registry() {
         assert_eq!(registry.stats()[3].kind(), from_yaml.stats()[3].kind());
         assert_eq!(registry.stats()[3].limit(), 4, "thumbnails: max_concurrent");
     }
+}
+
+#[test]
+#[cfg(not(all(unix, feature = "process")))]
+fn a_process_bulkhead_in_a_build_without_process_support_is_unsupported() {
+    let config = Config::from_path(example("service.yaml")).unwrap();
+    let err = Registry::from_config(&config).unwrap_err();
+    assert_eq!(err.kind(), ConfigErrorKind::Unsupported);
+    assert_eq!(err.path(), "bulkheads.thumbnails");
+    assert!(err.line().is_some());
 }
 
 #[test]
