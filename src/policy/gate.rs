@@ -92,11 +92,15 @@ pub(crate) struct Thresholds {
     pub(crate) recovery: u64,
     /// Nanoseconds per bucket (at least 1).
     pub(crate) bucket: u64,
+    /// `u64::MAX / bucket`: turns the hot path's division by `bucket` into
+    /// a multiplication (see [`Thresholds::epoch`]).
+    reciprocal: u64,
 }
 
 impl Thresholds {
     pub(crate) fn new(config: &PolicyConfig) -> Self {
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let bucket = (nanos(config.window) / BUCKETS as u64).max(1);
         Thresholds {
             failure_rate: config.failure_rate_threshold,
             slow_call_rate: config.slow_call_rate_threshold,
@@ -104,8 +108,22 @@ impl Thresholds {
             minimum_calls: config.minimum_calls as u64,
             half_open_calls: config.half_open_calls,
             recovery: nanos(config.recovery),
-            bucket: (nanos(config.window) / BUCKETS as u64).max(1),
+            bucket,
+            reciprocal: u64::MAX / bucket,
         }
+    }
+
+    /// `now / bucket`, exactly, without a division instruction: the
+    /// high half of `now × reciprocal` is at most two short of the
+    /// quotient, and the remainder check makes up the difference.
+    fn epoch(&self, now: u64) -> u64 {
+        let mut q = ((u128::from(now) * u128::from(self.reciprocal)) >> 64) as u64;
+        let mut r = now - q * self.bucket;
+        while r >= self.bucket {
+            q += 1;
+            r -= self.bucket;
+        }
+        q
     }
 }
 
@@ -261,22 +279,26 @@ impl Gate {
     }
 
     fn epoch(&self, now: u64) -> u64 {
-        now / self.thresholds.bucket
+        self.thresholds.epoch(now)
     }
 
     /// Lets a call through, or refuses it because the gate is open (or
-    /// half-open with every probe place taken). `now` is nanoseconds since
-    /// the policy's origin.
-    pub(crate) fn admit(&self, now: u64) -> Option<Ticket<'_>> {
+    /// half-open with every probe place taken). `now` gives nanoseconds
+    /// since the policy's origin; a closed gate does not ask.
+    #[inline]
+    pub(crate) fn admit(&self, now: impl FnOnce() -> u64) -> Option<Ticket<'_>> {
         // Acquire: pairs with the Release store of a transition, so a caller
         // that sees Open also sees that opening's `open_until`.
         let word = self.state.load(Ordering::Acquire);
-        match kind(word) {
-            CLOSED => Some(self.ticket(word)),
-            // Acquire: `open_until` is only read after `state`, see above.
-            OPEN if now < self.open_until.load(Ordering::Acquire) => None,
-            _ => self.admit_locked(now),
+        if kind(word) == CLOSED {
+            return Some(self.ticket(word));
         }
+        let now = now();
+        // Acquire: `open_until` is only read after `state`, see above.
+        if kind(word) == OPEN && now < self.open_until.load(Ordering::Acquire) {
+            return None;
+        }
+        self.admit_locked(now)
     }
 
     fn ticket(&self, word: u64) -> Ticket<'_> {
@@ -469,6 +491,7 @@ impl Ticket<'_> {
     /// Counts the call's outcome in the state it was admitted under.
     /// `now` is nanoseconds since the policy's origin, taken when the call
     /// ended.
+    #[inline]
     pub(crate) fn record(mut self, outcome: Outcome, now: u64) {
         self.pending = false;
         match kind(self.admitted_under) {
@@ -482,6 +505,50 @@ impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if self.pending && kind(self.admitted_under) == HALF_OPEN {
             self.gate.release_probe(self.admitted_under);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_is_the_exact_quotient_for_any_time_and_bucket() {
+        let buckets = [
+            1,
+            2,
+            3,
+            7,
+            10,
+            999_999_937,
+            6_000_000_000,
+            u64::MAX / 3,
+            u64::MAX,
+        ];
+        let times = [
+            0,
+            1,
+            5,
+            999,
+            6_000_000_000,
+            6_000_000_001,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for &bucket in &buckets {
+            let mut th = Thresholds::new(&PolicyConfig::default());
+            th.bucket = bucket;
+            th.reciprocal = u64::MAX / bucket;
+            for &now in &times {
+                for now in [
+                    now,
+                    now.wrapping_mul(bucket),
+                    now.wrapping_mul(bucket).wrapping_sub(1),
+                ] {
+                    assert_eq!(th.epoch(now), now / bucket, "{now} / {bucket}");
+                }
+            }
         }
     }
 }

@@ -113,7 +113,7 @@ impl fmt::Display for Health {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: {} calls, {} failed ({:.1}%), {} slow ({:.1}%), opened {} times",
+            "{}: {} calls, {} failed ({:.1}%), {} slow ({:.1}%), times opened: {}",
             self.state,
             self.calls,
             self.failures,
@@ -270,7 +270,7 @@ impl Policy {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn health(&self) -> Health {
-        self.gate.health(self.elapsed(self.clock.now()))
+        self.gate.health(self.since_origin(self.clock.now()))
     }
 
     /// A [`Fallback`] following the policy's `fallback` setting.
@@ -374,10 +374,13 @@ impl Policy {
         self.guard(|timeout| bulkhead.run(f, timeout))
     }
 
-    /// Nanoseconds from the policy's origin to `now`.
-    fn elapsed(&self, now: Instant) -> u64 {
+    /// Nanoseconds from the policy's origin to `now` (saturating: about
+    /// 584 years).
+    fn since_origin(&self, now: Instant) -> u64 {
         let d = now.saturating_duration_since(self.origin);
-        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+        d.as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(d.subsec_nanos()))
     }
 
     /// Admits through the gate, runs, and records the outcome.
@@ -389,7 +392,7 @@ impl Policy {
             return run(self.config.timeout);
         }
         let start = self.clock.now();
-        let Some(ticket) = self.gate.admit(self.elapsed(start)) else {
+        let Some(ticket) = self.gate.admit(|| self.since_origin(start)) else {
             return Err(PolicyError::Open);
         };
         let result = run(self.config.timeout);
@@ -402,7 +405,7 @@ impl Policy {
         };
         let end = self.clock.now();
         let slow = end.saturating_duration_since(start) >= self.config.slow_call_threshold;
-        ticket.record(Outcome { failed, slow }, self.elapsed(end));
+        ticket.record(Outcome { failed, slow }, self.since_origin(end));
         result
     }
 }
