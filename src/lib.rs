@@ -74,12 +74,47 @@
 //!   under `--cfg loom`; the model checks in `loom-tests/` run against these
 //!   very sources.
 //!
+//! ## Child processes
+//!
+//! A [`ProcessBulkhead`] (feature `process`, on by default, Unix) is the
+//! same idea for programs a service shells out to — image converters, PDF
+//! renderers, compilers: at most `max_concurrent` children at once, each
+//! under a wall-clock timeout and rlimits (address space, CPU time, open
+//! files), with stdout and stderr read concurrently and capped. On timeout
+//! the child's whole process group is killed and reaped, so nothing
+//! outlives the call.
+//!
+//! ```
+//! # #[cfg(all(unix, feature = "process"))]
+//! # {
+//! use bulkheads::{Limit, ProcessBulkhead, ProcessError};
+//! use std::{process::Command, time::Duration};
+//!
+//! let converters = ProcessBulkhead::builder("converters")
+//!     .max_concurrent(2)
+//!     .timeout(Duration::from_millis(200))
+//!     .build()?;
+//!
+//! let mut ok = Command::new("sh");
+//! ok.args(["-c", "echo converted"]);
+//! assert_eq!(converters.run(ok)?.stdout, b"converted\n");
+//!
+//! let mut stuck = Command::new("sleep");
+//! stuck.arg("60");
+//! let err = converters.run(stuck).unwrap_err();
+//! assert!(matches!(err, ProcessError::TimedOut(_)));
+//! assert_eq!(err.limit_hit(), Some(Limit::Timeout));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Map of the crate
 //!
 //! | module | holds |
 //! |---|---|
 //! | `thread_pool` | [`ThreadPoolBulkhead`], its [`ThreadPoolBuilder`], [`TaskHandle`] |
 //! | `semaphore` | [`SemaphoreBulkhead`]: caps concurrent calls on the caller's thread |
+//! | `process` | `ProcessBulkhead`: child processes under a limit, a timeout and rlimits (feature `process`, Unix); `limits.rs` holds the crate's only `unsafe` |
 //! | `registry` | [`Registry`]: named bulkheads created in one place, with a stats table |
 //! | `compartment` | [`Compartment`]: what every kind shares (name, stats, shutdown) |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
