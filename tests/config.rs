@@ -560,6 +560,10 @@ fn no_prefix_or_mutation_of_a_valid_file_panics_and_every_error_has_a_line() {
     let check = |format: &Format, text: &str| {
         if let Err(err) = parse(format, text) {
             assert!(err.line().is_some(), "no line for {text:?}: {err}");
+            assert!(
+                !err.to_string().contains(['\n', '\u{1b}']),
+                "one plain line: {err:?}"
+            );
         }
     };
     for (format, name) in [
@@ -570,7 +574,7 @@ fn no_prefix_or_mutation_of_a_valid_file_panics_and_every_error_has_a_line() {
         for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
             check(&format, &text[..end]);
         }
-        let alphabet: Vec<char> = "-:[]{}&*!|>#\"' \n\t0%s.,=~?@`\\".chars().collect();
+        let alphabet: Vec<char> = "-:[]{}&*!|>#\"' \n\t\u{1b}0%s.,=~?@`\\".chars().collect();
         let mut rng = Lcg(0x5eed);
         for _ in 0..800 {
             let mut chars: Vec<char> = text.chars().collect();

@@ -124,9 +124,13 @@ fn describe_unexpected(unexpected: &Unexpected<'_>) -> String {
 }
 
 /// `path.key`, with the key quoted (`bulkheads."api.v1"`) when it is
-/// empty or holds a dot, a space or a quote, so the path stays unambiguous.
+/// empty or holds a dot, a space, a quote, a bracket or a control
+/// character, so the path stays unambiguous and on one line.
 pub(crate) fn join(path: &str, key: &str) -> String {
-    let plain = !key.is_empty() && !key.contains(['.', ' ', '"', '[', ']']);
+    let plain = !key.is_empty()
+        && !key
+            .chars()
+            .any(|c| matches!(c, '.' | ' ' | '"' | '[' | ']') || c.is_control());
     match (path.is_empty(), plain) {
         (true, true) => key.to_owned(),
         (true, false) => format!("{key:?}"),

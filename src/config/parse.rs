@@ -7,7 +7,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
 use super::error::{ConfigError, ConfigErrorKind, Position};
-use super::node::{Key, Node, Value};
+use super::node::{join, Key, Node, Value};
 
 /// The deepest nesting of mappings and lists accepted. The schema needs
 /// four levels (`bulkheads.search.thresholds.failure_rate`).
@@ -95,7 +95,10 @@ fn yaml_key_path(text: &str, line: usize) -> Option<String> {
         }
     }
     keys.reverse();
-    (!keys.is_empty()).then(|| keys.join("."))
+    (!keys.is_empty()).then(|| {
+        keys.iter()
+            .fold(String::new(), |path, key| join(&path, key))
+    })
 }
 
 /// The key of a `key: value` or `key:` line, unquoted.
@@ -311,7 +314,7 @@ fn toml_error(err: &toml::de::Error, text: &str) -> ConfigError {
         return ConfigError::new(ConfigErrorKind::Syntax, message);
     };
     let at = Some(Position::of_offset(text, span.start));
-    let path = toml_key_path(text, span.clone()).unwrap_or_default();
+    let path = printable(&toml_key_path(text, span.clone()).unwrap_or_default());
     if message.contains("recurs") {
         return ConfigError::new(
             ConfigErrorKind::TooComplex,
