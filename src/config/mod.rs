@@ -539,8 +539,8 @@ impl Config {
         if let Some(rate) = t.slow_call_rate.or(d.slow_call_rate) {
             settings.slow_call_rate_threshold = rate.0;
         }
-        if let Some(d) = t.response_time.or(d.response_time) {
-            settings.slow_call_threshold = d.0;
+        if let Some(slow) = t.response_time.or(d.response_time) {
+            settings.slow_call_threshold = slow.0;
         }
         if let Some(n) = t.error_count.or(d.error_count) {
             settings.error_count_threshold = n.0;
