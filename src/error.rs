@@ -314,6 +314,16 @@ impl TaskError {
     }
 }
 
+/// `Panicked("message")` (or a placeholder for a non-string payload), the
+/// `Debug` form of every error variant that carries a panic payload.
+pub(crate) fn debug_panicked(
+    f: &mut fmt::Formatter<'_>,
+    payload: &(dyn Any + Send),
+) -> fmt::Result {
+    let msg = payload_message(payload).unwrap_or("<non-string payload>");
+    f.debug_tuple("Panicked").field(&msg).finish()
+}
+
 pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
     payload
         .downcast_ref::<&'static str>()

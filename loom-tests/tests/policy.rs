@@ -35,6 +35,21 @@ fn succeed(policy: &Policy) -> Result<(), PolicyError<()>> {
     policy.call(|| Ok(()))
 }
 
+/// Runs `theirs` on a new thread and `mine` on this one, at once; returns
+/// (mine, theirs).
+fn race<T: Send + 'static>(
+    p: &StdArc<Policy>,
+    theirs: fn(&Policy) -> T,
+    mine: fn(&Policy) -> T,
+) -> (T, T) {
+    let other = {
+        let p = p.clone();
+        thread::spawn(move || theirs(&p))
+    };
+    let mine = mine(p);
+    (mine, other.join().unwrap())
+}
+
 /// Opens the gate with one failure and lets recovery pass.
 fn open_and_recover(policy: &Policy, clock: &ManualClock) {
     assert!(fail(policy).is_err());
@@ -52,12 +67,7 @@ fn two_failures_reaching_the_error_count_open_the_gate_once() {
                 .minimum_calls(usize::MAX)
                 .error_count_threshold(2),
         );
-        let other = {
-            let p = p.clone();
-            thread::spawn(move || fail(&p))
-        };
-        let mine = fail(&p);
-        let theirs = other.join().unwrap();
+        let (mine, theirs) = race(&p, fail, fail);
         assert!(matches!(mine, Err(PolicyError::Failed(()))));
         assert!(matches!(theirs, Err(PolicyError::Failed(()))));
         let h = p.health();
@@ -77,12 +87,8 @@ fn a_racing_success_and_failure_decide_minimum_calls_exactly() {
                 .minimum_calls(2)
                 .error_count_threshold(100),
         );
-        let other = {
-            let p = p.clone();
-            thread::spawn(move || succeed(&p))
-        };
-        let _ = fail(&p);
-        other.join().unwrap().unwrap();
+        let (_, theirs) = race(&p, succeed, fail);
+        theirs.unwrap();
         let h = p.health();
         assert_eq!((h.state, h.calls, h.times_opened), (State::Open, 2, 1));
     });
@@ -143,12 +149,7 @@ fn a_failing_probe_wins_over_a_passing_one() {
                 .half_open_calls(2),
         );
         open_and_recover(&p, &clock);
-        let other = {
-            let p = p.clone();
-            thread::spawn(move || succeed(&p))
-        };
-        let mine = fail(&p);
-        let theirs = other.join().unwrap();
+        let (mine, theirs) = race(&p, succeed, fail);
         assert!(!matches!(mine, Ok(())));
         let h = p.health();
         assert_eq!((h.state, h.times_opened), (State::Open, 2));

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 
-use crate::error::{payload_message, RejectReason};
+use crate::error::{debug_panicked, payload_message, RejectReason};
 
 /// Why a call through a [`Policy`](crate::Policy) did not return the
 /// operation's value.
@@ -147,13 +147,7 @@ impl<E: fmt::Debug> fmt::Debug for PolicyError<E> {
             PolicyError::Open => f.write_str("Open"),
             PolicyError::Rejected(reason) => f.debug_tuple("Rejected").field(reason).finish(),
             PolicyError::Timeout => f.write_str("Timeout"),
-            PolicyError::Panicked(payload) => match payload_message(payload.as_ref()) {
-                Some(msg) => f.debug_tuple("Panicked").field(&msg).finish(),
-                None => f
-                    .debug_tuple("Panicked")
-                    .field(&"<non-string payload>")
-                    .finish(),
-            },
+            PolicyError::Panicked(payload) => debug_panicked(f, payload.as_ref()),
             PolicyError::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
         }
     }
