@@ -122,6 +122,7 @@
 //! | `http` | `HttpClient` (feature `http`): a ureq agent behind one bulkhead and timeout per endpoint |
 //! | `adaptive` | [`Adaptive`]: moves a limit toward a target utilization |
 //! | `policy` | [`Policy`]: health gate (Closed/Open/HalfOpen), operation timeout, [`Fallback`] |
+//! | `config` | `Config` (feature `config`): bulkheads and policies from YAML or TOML, errors with key path and line |
 //! | `clock` | [`Clock`], [`SystemClock`], [`ManualClock`], [`CoarseClock`]: injectable time |
 //! | `stats` | [`PoolStats`], [`SemaphoreStats`], [`BulkheadStats`] |
 //! | `error` | [`Rejected`], [`RejectReason`], [`TaskError`], [`ExecuteError`], [`BuildError`] |
@@ -136,6 +137,8 @@ mod adaptive;
 mod admission;
 mod clock;
 mod compartment;
+#[cfg(feature = "config")]
+mod config;
 #[cfg(feature = "r2d2")]
 mod connection;
 mod error;
@@ -162,6 +165,8 @@ pub mod __loom;
 pub use adaptive::{Adaptive, AdaptiveDriver};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use compartment::Compartment;
+#[cfg(feature = "config")]
+pub use config::{Config, ConfigError, ConfigErrorKind, MonitoringConfig};
 #[cfg(feature = "r2d2")]
 pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError, ConnectionStats};
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
