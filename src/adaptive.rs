@@ -96,6 +96,12 @@ pub struct Adaptive {
     samples: Mutex<Samples>,
 }
 
+// Unwind safety: the samples change under their lock by plain arithmetic
+// (no user code), the lock does not poison, and the driven bulkhead is
+// unwind safe itself.
+impl std::panic::UnwindSafe for Adaptive {}
+impl std::panic::RefUnwindSafe for Adaptive {}
+
 impl Adaptive {
     fn new(driven: Driven, min: usize, max: usize) -> Self {
         Adaptive {

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a bulkhead refused work.
 ///
@@ -50,15 +51,46 @@ impl fmt::Display for RejectReason {
     }
 }
 
-/// Work a bulkhead refused, handed back to the caller with the reason.
+/// Work a bulkhead refused, handed back to the caller with the reason and
+/// the bulkhead's name.
 ///
-/// A refused closure is never dropped or run behind the caller's back:
-/// [`Rejected::into_inner`] returns it so the caller can run a fallback,
-/// retry, or shed it deliberately. Building a `Rejected` allocates nothing.
+/// A refused closure (or, for the `*_with` methods, the refused input) is
+/// never dropped or run behind the caller's back: [`Rejected::into_inner`]
+/// returns it so the caller can run a fallback, retry, answer "busy", or
+/// shed it deliberately. Building a `Rejected` allocates nothing: the name
+/// is a shared `Arc<str>`, cloned.
 ///
 /// `Debug`, `Display` and [`std::error::Error`] are implemented for every
 /// `F`, so `?` works in functions returning `Box<dyn Error>` even though
-/// closures are not `Debug`.
+/// closures are not `Debug`. `Display` starts with the bulkhead's name:
+/// `search: rejected, the bulkhead is full; ...`.
+///
+/// # Converting with `?`
+///
+/// `Box<dyn Error + Send + Sync>` needs the error to be `Sync`, and a
+/// `Rejected<F>` is `Sync` only when `F` is; most closures are `Send` but
+/// not `Sync`. [`without_work`](Rejected::without_work) drops the work and
+/// keeps the reason and the name, giving a `Rejected<()>`, which is
+/// `Send + Sync + 'static`. A `Rejected<F>` of any `F` also converts into
+/// [`std::io::Error`] (kind `WouldBlock`, `TimedOut` or `Other`, carrying
+/// the `Rejected<()>`), so `?` works in functions returning `io::Result`.
+/// (A blanket `From<Rejected<F>> for Box<dyn Error + Send + Sync>` would
+/// overlap the standard library's own conversion, so Rust does not allow
+/// it.)
+///
+/// ```
+/// use bulkheads::ThreadPoolBulkhead;
+/// use std::error::Error;
+///
+/// fn search(pool: &ThreadPoolBulkhead) -> Result<u32, Box<dyn Error + Send + Sync>> {
+///     let query = std::cell::Cell::new(7); // Send, not Sync
+///     let handle = pool.try_submit(move || query.get()).map_err(|r| r.without_work())?;
+///     Ok(handle.join().map_err(|e| e.to_string())?)
+/// }
+/// let pool = ThreadPoolBulkhead::builder("search").threads(1).build()?;
+/// assert_eq!(search(&pool)?, 7);
+/// # Ok::<(), Box<dyn Error + Send + Sync>>(())
+/// ```
 ///
 /// # Examples
 ///
@@ -72,6 +104,8 @@ impl fmt::Display for RejectReason {
 ///
 /// let rejected = pool.try_submit(|| "resize image").unwrap_err();
 /// assert_eq!(rejected.reason(), RejectReason::Full);
+/// assert_eq!(rejected.bulkhead(), "thumbnails");
+/// assert!(rejected.to_string().starts_with("thumbnails: rejected, the bulkhead is full"));
 /// let work = rejected.into_inner();   // the closure comes back
 /// assert_eq!(work(), "resize image"); // run it inline as a fallback
 ///
@@ -82,10 +116,14 @@ impl fmt::Display for RejectReason {
 pub struct Rejected<F> {
     work: F,
     reason: RejectReason,
+    /// The refusing bulkhead's name, shared with it (`None` for a
+    /// `Rejected` built by [`Rejected::new`] without one).
+    bulkhead: Option<Arc<str>>,
 }
 
 impl<F> Rejected<F> {
-    /// Wraps refused work with the reason it was refused.
+    /// Wraps refused work with the reason it was refused, naming no
+    /// bulkhead (see [`with_bulkhead`](Self::with_bulkhead)).
     ///
     /// # Examples
     ///
@@ -95,9 +133,58 @@ impl<F> Rejected<F> {
     /// // Useful for wrappers that refuse work themselves, e.g. a circuit breaker.
     /// let rejected = Rejected::new(|| 1, RejectReason::Full);
     /// assert_eq!(rejected.reason(), RejectReason::Full);
+    /// assert_eq!(rejected.bulkhead(), "");
     /// ```
     pub fn new(work: F, reason: RejectReason) -> Self {
-        Rejected { work, reason }
+        Rejected {
+            work,
+            reason,
+            bulkhead: None,
+        }
+    }
+
+    /// The refusal of `work` by the bulkhead named `bulkhead`: clones the
+    /// name's `Arc`, allocates nothing.
+    pub(crate) fn by(work: F, reason: RejectReason, bulkhead: &Arc<str>) -> Self {
+        Rejected {
+            work,
+            reason,
+            bulkhead: Some(Arc::clone(bulkhead)),
+        }
+    }
+
+    /// Names the bulkhead that refused the work (replacing any name it
+    /// had).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    ///
+    /// let rejected = Rejected::new((), RejectReason::Full).with_bulkhead("gateway");
+    /// assert_eq!(rejected.bulkhead(), "gateway");
+    /// assert!(rejected.to_string().starts_with("gateway: rejected, "));
+    /// ```
+    pub fn with_bulkhead(self, bulkhead: impl Into<Arc<str>>) -> Self {
+        Rejected {
+            bulkhead: Some(bulkhead.into()),
+            ..self
+        }
+    }
+
+    /// The name of the bulkhead that refused the work (empty for a
+    /// `Rejected` built by [`Rejected::new`] and not named since).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("search").threads(1).build()?;
+    /// pool.shutdown();
+    /// assert_eq!(pool.try_submit(|| 1).unwrap_err().bulkhead(), "search");
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn bulkhead(&self) -> &str {
+        self.bulkhead.as_deref().unwrap_or("")
     }
 
     /// Why the work was refused.
@@ -113,7 +200,8 @@ impl<F> Rejected<F> {
         self.reason
     }
 
-    /// The refused work, given back.
+    /// The refused work, given back: the closure, or for the `*_with`
+    /// methods the input itself.
     ///
     /// # Examples
     ///
@@ -181,28 +269,49 @@ impl<F> Rejected<F> {
         self.reason == RejectReason::ShutDown
     }
 
-    /// Replaces the carried work, keeping the reason.
+    /// Replaces the carried work, keeping the reason and the name.
     ///
     /// # Examples
     ///
     /// ```
     /// use bulkheads::{RejectReason, Rejected};
     ///
-    /// // Drop the closure but keep the reason, e.g. to return a `Rejected<()>`.
-    /// let rejected: Rejected<()> = Rejected::new(|| 1, RejectReason::Full).map(drop);
-    /// assert!(rejected.is_full());
+    /// // Keep what the closure captured, e.g. to log the job it was for.
+    /// let rejected: Rejected<&str> = Rejected::new(|| 1, RejectReason::Full).map(|_| "job-7");
+    /// assert_eq!((rejected.is_full(), rejected.into_inner()), (true, "job-7"));
     /// ```
     pub fn map<G>(self, f: impl FnOnce(F) -> G) -> Rejected<G> {
         Rejected {
             work: f(self.work),
             reason: self.reason,
+            bulkhead: self.bulkhead,
         }
+    }
+
+    /// Drops the work, keeping the reason and the name: a `Rejected<()>`
+    /// is `Send + Sync + 'static` whatever `F` was, so it converts with `?`
+    /// into `Box<dyn Error + Send + Sync>` (see the type's docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{RejectReason, Rejected};
+    /// use std::error::Error;
+    ///
+    /// let not_sync = std::cell::Cell::new(1);
+    /// let rejected = Rejected::new(move || not_sync.get(), RejectReason::Full).with_bulkhead("search");
+    /// let err: Box<dyn Error + Send + Sync> = rejected.without_work().into();
+    /// assert!(err.to_string().starts_with("search: rejected"));
+    /// ```
+    pub fn without_work(self) -> Rejected<()> {
+        self.map(drop)
     }
 }
 
 impl<F> fmt::Debug for Rejected<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rejected")
+            .field("bulkhead", &self.bulkhead())
             .field("reason", &self.reason)
             .finish_non_exhaustive()
     }
@@ -210,16 +319,49 @@ impl<F> fmt::Debug for Rejected<F> {
 
 impl<F> fmt::Display for Rejected<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rejected: {}", self.reason)
+        match &self.bulkhead {
+            Some(name) => write!(f, "{name}: rejected, {}", self.reason),
+            None => write!(f, "rejected: {}", self.reason),
+        }
     }
 }
 
 impl<F> Error for Rejected<F> {}
 
+/// For `?` in functions returning `io::Result`: `Full` becomes
+/// `WouldBlock`, `Timeout` `TimedOut`, `ShutDown` `Other`; the error
+/// carries the rejection without its work.
+///
+/// # Examples
+///
+/// ```
+/// use bulkheads::ThreadPoolBulkhead;
+///
+/// fn flush(pool: &ThreadPoolBulkhead) -> std::io::Result<()> {
+///     pool.try_spawn(|| ())?;
+///     Ok(())
+/// }
+/// let pool = ThreadPoolBulkhead::builder("flush").threads(1).build()?;
+/// pool.shutdown();
+/// let err = flush(&pool).unwrap_err();
+/// assert!(err.to_string().starts_with("flush: rejected"));
+/// # Ok::<(), bulkheads::BuildError>(())
+/// ```
+impl<F> From<Rejected<F>> for std::io::Error {
+    fn from(rejected: Rejected<F>) -> Self {
+        let kind = match rejected.reason {
+            RejectReason::Full => std::io::ErrorKind::WouldBlock,
+            RejectReason::Timeout => std::io::ErrorKind::TimedOut,
+            RejectReason::ShutDown => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, rejected.without_work())
+    }
+}
+
 /// Why a task did not produce its value.
 ///
-/// The variants are fixed by the bulkhead contract, so the enum is
-/// exhaustive.
+/// `#[non_exhaustive]`: match with a wildcard arm, or use
+/// [`is_panic`](Self::is_panic) and [`is_cancelled`](Self::is_cancelled).
 ///
 /// # Examples
 ///
@@ -238,11 +380,14 @@ impl<F> Error for Rejected<F> {}
 /// assert_eq!(pool.execute(|| 7)?, 7);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[non_exhaustive]
 pub enum TaskError {
     /// The task panicked; the payload is what `panic!` was given.
     Panicked(Box<dyn Any + Send + 'static>),
-    /// The task was admitted but never ran: the pool was shut down with
-    /// `shutdown_now` (or `shutdown_timeout` ran out) while it was queued.
+    /// The task was admitted but never ran: it was cancelled while queued
+    /// (by [`TaskHandle::cancel`](crate::TaskHandle::cancel),
+    /// `cancel_queued`, `shutdown_now`, or a `shutdown_timeout` that ran
+    /// out).
     Cancelled,
 }
 
@@ -353,9 +498,7 @@ impl fmt::Display for TaskError {
                 Some(msg) => write!(f, "the task panicked: {msg}"),
                 None => f.write_str("the task panicked"),
             },
-            TaskError::Cancelled => {
-                f.write_str("the task was cancelled before it ran (the pool was shut down)")
-            }
+            TaskError::Cancelled => f.write_str("the task was cancelled before it ran"),
         }
     }
 }
@@ -363,8 +506,11 @@ impl fmt::Display for TaskError {
 impl Error for TaskError {}
 
 /// Why [`ThreadPoolBulkhead::execute`](crate::ThreadPoolBulkhead::execute)
-/// did not return the task's value: it was refused at the door, or it was
-/// admitted and then panicked or was cancelled.
+/// did not return the task's value: it was refused at the door (the
+/// [`Rejected`] names the pool, and so does `Display`), or it was admitted
+/// and then panicked or was cancelled.
+///
+/// `#[non_exhaustive]`: match with a wildcard arm.
 ///
 /// # Examples
 ///
@@ -376,11 +522,17 @@ impl Error for TaskError {}
 ///
 /// let err = pool.execute(|| -> u32 { panic!("bad price") }).unwrap_err();
 /// assert!(matches!(err, ExecuteError::Panicked(_)));
+///
+/// pool.shutdown();
+/// let err = pool.execute(|| 1).unwrap_err();
+/// assert_eq!(err.to_string(), "pricing: rejected, the bulkhead has been shut down and admits no more work");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[non_exhaustive]
 pub enum ExecuteError {
-    /// The pool refused the task; it did not run.
-    Rejected(RejectReason),
+    /// The pool refused the task; it did not run. The [`Rejected`] holds
+    /// the reason and the pool's name (the closure was dropped).
+    Rejected(Rejected<()>),
     /// The task ran and panicked; the payload is what `panic!` was given.
     Panicked(Box<dyn Any + Send + 'static>),
     /// The task was admitted but cancelled by a shutdown before it ran.
@@ -395,12 +547,33 @@ impl ExecuteError {
     /// ```
     /// use bulkheads::{ExecuteError, RejectReason};
     ///
-    /// assert_eq!(ExecuteError::Rejected(RejectReason::Full).reject_reason(), Some(RejectReason::Full));
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("pricing").threads(1).build()?;
+    /// pool.shutdown();
+    /// let err = pool.execute(|| 1).unwrap_err();
+    /// assert_eq!(err.reject_reason(), Some(RejectReason::ShutDown));
     /// assert_eq!(ExecuteError::Cancelled.reject_reason(), None);
+    /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
-            ExecuteError::Rejected(reason) => Some(*reason),
+            ExecuteError::Rejected(rejected) => Some(rejected.reason()),
+            _ => None,
+        }
+    }
+
+    /// The name of the pool that refused the task, if it was refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("pricing").threads(1).build()?;
+    /// pool.shutdown();
+    /// assert_eq!(pool.execute(|| 1).unwrap_err().bulkhead(), Some("pricing"));
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn bulkhead(&self) -> Option<&str> {
+        match self {
+            ExecuteError::Rejected(rejected) => Some(rejected.bulkhead()),
             _ => None,
         }
     }
@@ -410,9 +583,9 @@ impl ExecuteError {
     /// # Examples
     ///
     /// ```
-    /// use bulkheads::{ExecuteError, RejectReason};
+    /// use bulkheads::{ExecuteError, RejectReason, Rejected};
     ///
-    /// assert!(ExecuteError::Rejected(RejectReason::ShutDown).is_rejected());
+    /// assert!(ExecuteError::Rejected(Rejected::new((), RejectReason::ShutDown)).is_rejected());
     /// ```
     pub fn is_rejected(&self) -> bool {
         matches!(self, ExecuteError::Rejected(_))
@@ -421,7 +594,7 @@ impl ExecuteError {
 
 impl<F> From<Rejected<F>> for ExecuteError {
     fn from(rejected: Rejected<F>) -> Self {
-        ExecuteError::Rejected(rejected.reason())
+        ExecuteError::Rejected(rejected.without_work())
     }
 }
 
@@ -437,7 +610,7 @@ impl From<TaskError> for ExecuteError {
 impl fmt::Debug for ExecuteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExecuteError::Rejected(reason) => f.debug_tuple("Rejected").field(reason).finish(),
+            ExecuteError::Rejected(rejected) => f.debug_tuple("Rejected").field(rejected).finish(),
             ExecuteError::Panicked(payload) => match payload_message(payload.as_ref()) {
                 Some(msg) => f.debug_tuple("Panicked").field(&msg).finish(),
                 None => f
@@ -453,14 +626,12 @@ impl fmt::Debug for ExecuteError {
 impl fmt::Display for ExecuteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExecuteError::Rejected(reason) => write!(f, "rejected: {reason}"),
+            ExecuteError::Rejected(rejected) => rejected.fmt(f),
             ExecuteError::Panicked(payload) => match payload_message(payload.as_ref()) {
                 Some(msg) => write!(f, "the task panicked: {msg}"),
                 None => f.write_str("the task panicked"),
             },
-            ExecuteError::Cancelled => {
-                f.write_str("the task was cancelled before it ran (the pool was shut down)")
-            }
+            ExecuteError::Cancelled => f.write_str("the task was cancelled before it ran"),
         }
     }
 }
@@ -497,6 +668,9 @@ pub enum BuildErrorKind {
     KindConflict,
     /// The pool was resized after it had been shut down.
     ShutDown,
+    /// [`Registry::replace`](crate::Registry::replace) was given a
+    /// compartment named otherwise than the name it was to replace.
+    NameMismatch,
     /// A setting this platform cannot enforce (for example a memory limit
     /// outside Linux); the error's message names the setting.
     Unsupported,
@@ -602,6 +776,11 @@ impl BuildError {
     }
 }
 
+// Unwind safety: a `BuildError` is immutable data; its source is an
+// operating-system error or a fixed message built by this crate.
+impl std::panic::UnwindSafe for BuildError {}
+impl std::panic::RefUnwindSafe for BuildError {}
+
 impl fmt::Debug for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BuildError")
@@ -646,6 +825,10 @@ impl fmt::Display for BuildError {
             BuildErrorKind::ShutDown => write!(
                 f,
                 "bulkhead `{name}` has been shut down and can no longer be resized"
+            ),
+            BuildErrorKind::NameMismatch => write!(
+                f,
+                "bulkhead `{name}` can only be replaced by a compartment built with the same name"
             ),
             BuildErrorKind::Unsupported => match &self.source {
                 Some(detail) => write!(

@@ -15,11 +15,17 @@ use crate::thread_pool::{ThreadPoolBuilder, ThreadPoolBulkhead};
 
 /// One registered bulkhead, of any kind: the same `Arc` seen twice, once
 /// as a compartment (for stats and shutdown) and once as `Any` (to hand it
-/// back as its own type).
+/// back as its own type), and what the compartments it replaced counted.
 #[derive(Clone)]
 struct Entry {
     compartment: Arc<dyn Compartment>,
     any: Arc<dyn Any + Send + Sync>,
+    /// Compartments this name held before, replaced and still shutting
+    /// down: their stats are read live. Written by `replace`.
+    retiring: Vec<Arc<dyn Compartment>>,
+    /// The final stats of the compartments this name held before, summed
+    /// (`None` until one has retired). Written by `replace`.
+    retired: Option<BulkheadStats>,
 }
 
 impl Entry {
@@ -27,7 +33,21 @@ impl Entry {
         Entry {
             compartment: Arc::clone(&this) as Arc<dyn Compartment>,
             any: this,
+            retiring: Vec::new(),
+            retired: None,
         }
+    }
+
+    /// The compartment's stats with its predecessors' totals added in.
+    fn stats(&self) -> BulkheadStats {
+        let mut stats = self.compartment.stats();
+        for old in &self.retiring {
+            stats.absorb(&old.stats());
+        }
+        if let Some(retired) = &self.retired {
+            stats.absorb(retired);
+        }
+        stats
     }
 
     /// The bulkhead as a `K`, or a kind conflict when it is another kind.
@@ -303,6 +323,109 @@ impl Registry {
         self.entries.lock().keys().cloned().collect()
     }
 
+    /// Puts `new` in the registry under `name` in place of the compartment
+    /// there (or under a free name), and returns it: how a compartment is
+    /// restarted after a shutdown, or rebuilt with another size or
+    /// configuration.
+    ///
+    /// * From the moment the swap is made, lookups by name return `new`.
+    ///   Holders of the old `Arc` keep it; once it is shut down it refuses
+    ///   with [`RejectReason::ShutDown`](crate::RejectReason::ShutDown), the
+    ///   signal to look the name up again.
+    /// * The old compartment is then shut down
+    ///   ([`Compartment::shutdown`]; for a thread pool, its admitted tasks
+    ///   still run), and `replace` waits for that, unless it is called from
+    ///   one of the old pool's own tasks.
+    /// * **Counts are reported together**: the name's row in
+    ///   [`stats`](Self::stats) and [`table`](Self::table) shows the new
+    ///   compartment's gauges (limit, active, waiting) and the running
+    ///   totals (submitted, completed, panicked, cancelled, rejected, ...)
+    ///   of the new compartment plus every one it replaced. The old
+    ///   compartment's totals are read live until its shutdown is done,
+    ///   then kept as final; anything counted through an old `Arc` after
+    ///   that (a semaphore, which has nothing to shut down, still admits)
+    ///   is not reported.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] of kind [`NameMismatch`](BuildErrorKind::NameMismatch)
+    /// when `new` is named otherwise than `name`, or
+    /// [`KindConflict`](BuildErrorKind::KindConflict) when `name` holds a
+    /// compartment of another kind. On error the registry is unchanged and
+    /// `new` is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::{BulkheadStats, Registry, ThreadPoolBulkhead};
+    ///
+    /// let registry = Registry::new();
+    /// let search = registry.thread_pool("search", |b| b.threads(1))?;
+    /// search.execute(|| ()).unwrap();
+    ///
+    /// // Rebuild it larger; the old pool finishes its work and shuts down.
+    /// let bigger = ThreadPoolBulkhead::builder("search").threads(4).queue_capacity(16).build()?;
+    /// let search = registry.replace("search", bigger)?;
+    /// search.execute(|| ()).unwrap();
+    ///
+    /// let own = registry.get_thread_pool("search").unwrap().stats();
+    /// assert_eq!((own.threads, own.submitted), (4, 1)); // the new pool's own
+    /// let BulkheadStats::ThreadPool(row) = &registry.stats()[0] else { unreachable!() };
+    /// assert_eq!((row.threads, row.submitted, row.completed), (4, 2, 2)); // together
+    /// println!("{registry}");
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn replace<K: Compartment>(&self, name: &str, new: K) -> Result<Arc<K>, BuildError> {
+        if new.name() != name {
+            return Err(BuildError::new(BuildErrorKind::NameMismatch, name));
+        }
+        let new = Arc::new(new);
+        let old = {
+            let mut entries = self.entries.lock();
+            let mut entry = Entry::new(Arc::clone(&new));
+            let old = match entries.get(name) {
+                Some(previous) => {
+                    previous.of::<K>(name)?;
+                    entry.retiring = previous.retiring.clone();
+                    entry.retiring.push(Arc::clone(&previous.compartment));
+                    entry.retired = previous.retired.clone();
+                    Some(Arc::clone(&previous.compartment))
+                }
+                None => None,
+            };
+            entries.insert(name.to_owned(), entry);
+            old
+        };
+        if let Some(old) = old {
+            // Outside the lock: joining workers may take a while, and their
+            // tasks may use the registry.
+            old.shutdown();
+            self.retire(name, &old);
+        }
+        Ok(new)
+    }
+
+    /// Moves `old`, now shut down, from the name's retiring compartments
+    /// to its final totals.
+    fn retire(&self, name: &str, old: &Arc<dyn Compartment>) {
+        let last = old.stats();
+        let mut entries = self.entries.lock();
+        let Some(entry) = entries.get_mut(name) else {
+            return; // removed meanwhile: nothing to report into
+        };
+        let before = entry.retiring.len();
+        entry
+            .retiring
+            .retain(|c| Arc::as_ptr(c) as *const () != Arc::as_ptr(old) as *const ());
+        if entry.retiring.len() == before {
+            return; // the name was removed and taken again meanwhile
+        }
+        match &mut entry.retired {
+            Some(retired) => retired.absorb(&last),
+            None => entry.retired = Some(last),
+        }
+    }
+
     /// Removes the bulkhead named `name` from the registry; true if there
     /// was one.
     ///
@@ -342,12 +465,15 @@ impl Registry {
     pub fn stats(&self) -> Vec<BulkheadStats> {
         // Snapshot the entries, then read the stats without the lock.
         let entries: Vec<Entry> = self.entries.lock().values().cloned().collect();
-        entries.iter().map(|e| e.compartment.stats()).collect()
+        entries.iter().map(Entry::stats).collect()
     }
 
     /// A table of every bulkhead's stats, ready to print: one row per
-    /// bulkhead, sorted by name, with columns name, kind, limit, active,
-    /// waiting (queued tasks or blocked callers), rejected and utilization.
+    /// bulkhead, sorted by name, with columns name, kind, limit
+    /// (`threads+queue` for a pool), active, waiting (queued tasks or
+    /// blocked callers), the totals submitted, completed, panicked and
+    /// rejected, and utilization. A row's totals include those of the
+    /// compartments [`replace`](Self::replace)d under its name.
     ///
     /// # Examples
     ///
@@ -391,6 +517,13 @@ impl Registry {
     }
 }
 
+// Unwind safety: the map changes under its lock by single inserts and
+// removals, with the builder's `configure` run outside the lock and the
+// builders themselves returning errors rather than panicking; the lock does
+// not poison. The compartments it holds are unwind safe themselves.
+impl std::panic::UnwindSafe for Registry {}
+impl std::panic::RefUnwindSafe for Registry {}
+
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registry")
@@ -408,9 +541,13 @@ impl fmt::Display for Registry {
 
 /// A printable table of bulkhead stats, from [`Registry::table`].
 ///
-/// Columns: `name`, `kind`, `limit` (threads or permits), `active`,
-/// `waiting` (queued tasks or blocked callers), `rejected`, `util`
-/// (utilization in percent). Column widths fit the longest value.
+/// Columns: `name`, `kind`, `limit` (`threads+queue` for a thread pool,
+/// permits or children for other kinds), `active`, `waiting` (queued tasks
+/// or blocked callers), then running totals: `submitted` (tasks admitted;
+/// permits granted, children started, connections acquired for other
+/// kinds), `completed` (tasks returned, children succeeded), `panicked`
+/// (tasks), `rejected`; and `util` (utilization in percent). A `-` marks a
+/// count the kind does not have. Column widths fit the longest value.
 ///
 /// # Examples
 ///
@@ -421,9 +558,9 @@ impl fmt::Display for Registry {
 /// let table = registry.table();
 /// assert_eq!(table.rows().len(), 2);
 /// print!("{table}");
-/// // name      kind         limit  active  waiting  rejected  util
-/// // checkout  semaphore       50       0        0         0    0%
-/// // search    thread pool      2       0        0         0    0%
+/// // name      kind         limit  active  waiting  submitted  completed  panicked  rejected  util
+/// // checkout  semaphore       50       0        0          0          -         -         0    0%
+/// // search    thread pool    2+0       0        0          0          0         0         0    0%
 /// # Ok::<(), bulkheads::BuildError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -449,19 +586,33 @@ impl StatsTable {
 
 impl fmt::Display for StatsTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HEADER: [&str; 7] = [
-            "name", "kind", "limit", "active", "waiting", "rejected", "util",
+        const HEADER: [&str; 10] = [
+            "name",
+            "kind",
+            "limit",
+            "active",
+            "waiting",
+            "submitted",
+            "completed",
+            "panicked",
+            "rejected",
+            "util",
         ];
-        let cells: Vec<[String; 7]> = self
+        let total = |n: Option<usize>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+        let cells: Vec<[String; 10]> = self
             .rows
             .iter()
             .map(|s| {
+                let [submitted, completed, panicked] = s.totals();
                 [
                     s.name().to_owned(),
                     s.kind().to_owned(),
-                    s.limit().to_string(),
+                    s.limit_cell(),
                     s.active().to_string(),
                     s.waiting().to_string(),
+                    total(submitted),
+                    total(completed),
+                    total(panicked),
                     s.rejected().to_string(),
                     format!("{:.0}%", s.utilization() * 100.0),
                 ]
@@ -473,7 +624,7 @@ impl fmt::Display for StatsTable {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let mut line = |row: [&str; 7]| -> fmt::Result {
+        let mut line = |row: [&str; 10]| -> fmt::Result {
             for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
                 let sep = if i == 0 { "" } else { "  " };
                 if i < 2 {

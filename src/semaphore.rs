@@ -81,8 +81,9 @@ const DEFAULT_MAX_CONCURRENT: usize = 25;
 /// # Ok::<(), bulkheads::Rejected<()>>(())
 /// ```
 pub struct SemaphoreBulkhead {
-    /// Fixed at construction; read by `name()` and `stats()`.
-    name: String,
+    /// Fixed at construction; read by `name()` and `stats()`, and cloned
+    /// (a reference count, no allocation) into every [`Rejected`].
+    name: std::sync::Arc<str>,
     /// The packed count (permits held) and limit. The count is written by
     /// acquirers and releasers, the limit by `set_max_concurrent`; read by
     /// all of them and by `stats()`.
@@ -285,7 +286,7 @@ impl SemaphoreBulkhead {
 
     fn from_parts(name: String, max_concurrent: usize, max_wait: Duration, fair: bool) -> Self {
         SemaphoreBulkhead {
-            name,
+            name: name.into(),
             slots: Slots::new(max_concurrent),
             fair: fair.then(Fair::new),
             max_wait,
@@ -408,7 +409,7 @@ impl SemaphoreBulkhead {
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected<()>> {
         self.admit(None, false)
             .map(|()| Permit { bulkhead: self })
-            .map_err(|reason| Rejected::new((), reason))
+            .map_err(|reason| Rejected::by((), reason, &self.name))
     }
 
     /// Takes a permit, waiting up to `timeout` for one to free.
@@ -435,7 +436,7 @@ impl SemaphoreBulkhead {
         let deadline = Instant::now().checked_add(timeout);
         self.admit(deadline, true)
             .map(|()| Permit { bulkhead: self })
-            .map_err(|reason| Rejected::new((), reason))
+            .map_err(|reason| Rejected::by((), reason, &self.name))
     }
 
     /// Takes a permit, waiting as long as it takes.
@@ -501,7 +502,7 @@ impl SemaphoreBulkhead {
                 let _permit = Permit { bulkhead: self };
                 Ok(f())
             }
-            Err(reason) => Err(Rejected::new(f, reason)),
+            Err(reason) => Err(Rejected::by(f, reason, &self.name)),
         }
     }
 
@@ -530,7 +531,7 @@ impl SemaphoreBulkhead {
             .map(|()| OwnedPermit {
                 bulkhead: std::sync::Arc::clone(self),
             })
-            .map_err(|reason| Rejected::new((), reason))
+            .map_err(|reason| Rejected::by((), reason, &self.name))
     }
 
     /// [`acquire_timeout`](Self::acquire_timeout) returning an
@@ -560,7 +561,7 @@ impl SemaphoreBulkhead {
             .map(|()| OwnedPermit {
                 bulkhead: std::sync::Arc::clone(self),
             })
-            .map_err(|reason| Rejected::new((), reason))
+            .map_err(|reason| Rejected::by((), reason, &self.name))
     }
 
     /// [`acquire`](Self::acquire) returning an [`OwnedPermit`]: waits as
@@ -644,7 +645,7 @@ impl SemaphoreBulkhead {
             // Relaxed: a statistic.
             .map_or(0, |f| f.waiting.load(Ordering::Relaxed));
         SemaphoreStats {
-            name: self.name.clone(),
+            name: self.name.to_string(),
             max_concurrent: slots.capacity,
             active: slots.count,
             waiting: self.slots.waiting() + fair_waiting,
@@ -654,6 +655,14 @@ impl SemaphoreBulkhead {
         }
     }
 }
+
+// Unwind safety: the permit count is one atomic word, a release runs in
+// `Drop` (also while unwinding), and the fair queue's critical sections run
+// no user code; its lock does not poison. A panic leaves nothing
+// half-updated. (The auto traits are missing only because the fair queue's
+// lock holds an `UnsafeCell`.)
+impl std::panic::UnwindSafe for SemaphoreBulkhead {}
+impl std::panic::RefUnwindSafe for SemaphoreBulkhead {}
 
 impl fmt::Debug for SemaphoreBulkhead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -533,6 +533,69 @@ impl BulkheadStats {
     }
 }
 
+/// Crate-private: what the registry's table and `Registry::replace` need.
+impl BulkheadStats {
+    /// The limit as the table prints it: `threads+queue` for a pool, the
+    /// single limit for every other kind.
+    pub(crate) fn limit_cell(&self) -> String {
+        match self {
+            BulkheadStats::ThreadPool(s) => format!("{}+{}", s.threads, s.queue_capacity),
+            other => other.limit().to_string(),
+        }
+    }
+
+    /// Running totals for the table: work admitted (tasks submitted,
+    /// permits granted, children started, connections acquired), finished
+    /// normally (tasks completed, children succeeded) and panicked (tasks);
+    /// `None` where the kind has no such count.
+    pub(crate) fn totals(&self) -> [Option<usize>; 3] {
+        match self {
+            BulkheadStats::ThreadPool(s) => {
+                [Some(s.submitted), Some(s.completed), Some(s.panicked)]
+            }
+            BulkheadStats::Semaphore(s) => [Some(s.permitted), None, None],
+            BulkheadStats::Process(s) => [Some(s.started), Some(s.succeeded), None],
+            #[cfg(feature = "r2d2")]
+            BulkheadStats::Connection(s) => [Some(s.acquired), None, None],
+        }
+    }
+
+    /// Adds the running totals of `retired` (a compartment this one
+    /// replaced, of the same kind) into this snapshot; the gauges (limit,
+    /// active, waiting) stay this compartment's own. A snapshot of another
+    /// kind is ignored.
+    pub(crate) fn absorb(&mut self, retired: &BulkheadStats) {
+        match (self, retired) {
+            (BulkheadStats::ThreadPool(s), BulkheadStats::ThreadPool(r)) => {
+                s.submitted += r.submitted;
+                s.completed += r.completed;
+                s.panicked += r.panicked;
+                s.cancelled += r.cancelled;
+                s.rejected += r.rejected;
+            }
+            (BulkheadStats::Semaphore(s), BulkheadStats::Semaphore(r)) => {
+                s.permitted += r.permitted;
+                s.rejected += r.rejected;
+            }
+            (BulkheadStats::Process(s), BulkheadStats::Process(r)) => {
+                s.started += r.started;
+                s.succeeded += r.succeeded;
+                s.failed += r.failed;
+                s.timed_out += r.timed_out;
+                s.spawn_failed += r.spawn_failed;
+                s.rejected += r.rejected;
+            }
+            #[cfg(feature = "r2d2")]
+            (BulkheadStats::Connection(s), BulkheadStats::Connection(r)) => {
+                s.acquired += r.acquired;
+                s.rejected += r.rejected;
+                s.connect_errors += r.connect_errors;
+            }
+            _ => {}
+        }
+    }
+}
+
 impl fmt::Display for BulkheadStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -576,4 +639,3 @@ impl From<ConnectionStats> for BulkheadStats {
         BulkheadStats::Connection(s)
     }
 }
-

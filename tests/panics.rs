@@ -27,7 +27,7 @@ fn a_panic_reaches_the_handle_with_its_payload() {
                 "intentional: boom"
             )
         }
-        TaskError::Cancelled => panic!("not cancelled"),
+        other => panic!("unexpected {other:?}"),
     }
     let err = pool
         .execute(|| -> u8 { std::panic::panic_any(42u32) })

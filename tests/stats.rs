@@ -105,7 +105,7 @@ fn conservation_holds_under_six_racing_producers() {
                             match h.join() {
                                 Ok(_) => ok += 1,
                                 Err(TaskError::Panicked(_)) => panicked += 1,
-                                Err(TaskError::Cancelled) => unreachable!(),
+                                Err(other) => unreachable!("{other}"),
                             }
                         }
                     }
@@ -114,7 +114,7 @@ fn conservation_holds_under_six_racing_producers() {
                     match h.join() {
                         Ok(_) => ok += 1,
                         Err(TaskError::Panicked(_)) => panicked += 1,
-                        Err(TaskError::Cancelled) => unreachable!(),
+                        Err(other) => unreachable!("{other}"),
                     }
                 }
                 (ok, panicked, rejected)

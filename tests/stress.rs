@@ -106,7 +106,8 @@ fn join_all(pending: &mut Vec<Pending>, books: &[Arc<PoolBook>]) {
                 assert!(p.panics, "a task panicked that should not");
                 book.joined_panicked.fetch_add(1, SeqCst);
             }
-            Err(TaskError::Cancelled) => {
+            Err(other) => {
+                assert!(other.is_cancelled(), "{other}");
                 assert_eq!(p.pool, DOOMED, "only the shut-down pool cancels");
                 book.joined_cancelled.fetch_add(1, SeqCst);
             }

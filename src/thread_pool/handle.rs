@@ -166,6 +166,13 @@ impl<T: Send + 'static> TaskHandle<T> {
     }
 }
 
+// Unwind safety, for any `T`: the handle never lends out a `&T` (the value
+// moves out of the cell once, in `join`), and the cell's stage changes run
+// no user code under its lock; see `ThreadPoolBulkhead`'s impls for the
+// pool it refers to.
+impl<T> std::panic::UnwindSafe for TaskHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for TaskHandle<T> {}
+
 impl<T> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskHandle")

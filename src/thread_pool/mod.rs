@@ -120,21 +120,29 @@ impl ThreadPoolBulkhead {
         &self.shared.name
     }
 
-    fn reject<F>(&self, f: F, reason: RejectReason) -> Rejected<F> {
+    /// Takes a slot for `work` (a closure, or the input of a `*_with`
+    /// call), waiting as `wait` says: `Ok(work)` once admitted, or the
+    /// refusal carrying `work` back, counted and named. Every submit path
+    /// goes through here; a refusal allocates nothing.
+    fn admit<W>(&self, wait: Wait, work: W) -> Result<W, Rejected<W>> {
+        let admitted = match wait {
+            Wait::No => self.shared.slots.try_acquire(),
+            Wait::Until(deadline) => self.shared.slots.acquire_until(deadline),
+        };
+        let Err(refused) = admitted else {
+            return Ok(work);
+        };
+        let reason = match (refused, wait) {
+            (Refused::Closed, _) => RejectReason::ShutDown,
+            (Refused::Full, Wait::No) => RejectReason::Full,
+            (Refused::Full, Wait::Until(_)) => RejectReason::Timeout,
+        };
         // Relaxed: a statistic.
         self.shared
             .counters
             .rejected
             .fetch_add(1, Ordering::Relaxed);
-        Rejected::new(f, reason)
-    }
-
-    fn reason(refused: Refused, timed: bool) -> RejectReason {
-        match (refused, timed) {
-            (Refused::Closed, _) => RejectReason::ShutDown,
-            (Refused::Full, false) => RejectReason::Full,
-            (Refused::Full, true) => RejectReason::Timeout,
-        }
+        Err(Rejected::by(work, reason, &self.shared.name))
     }
 
     /// Queues work that already holds a slot.
@@ -199,10 +207,7 @@ impl ThreadPoolBulkhead {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match self.shared.slots.try_acquire() {
-            Ok(()) => Ok(self.enqueue_task(f)),
-            Err(refused) => Err(self.reject(f, Self::reason(refused, false))),
-        }
+        self.admit(Wait::No, f).map(|f| self.enqueue_task(f))
     }
 
     /// Submits a task, waiting up to `timeout` for room.
@@ -232,11 +237,8 @@ impl ThreadPoolBulkhead {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let deadline = Instant::now().checked_add(timeout);
-        match self.shared.slots.acquire_until(deadline) {
-            Ok(()) => Ok(self.enqueue_task(f)),
-            Err(refused) => Err(self.reject(f, Self::reason(refused, true))),
-        }
+        self.admit(Wait::timeout(timeout), f)
+            .map(|f| self.enqueue_task(f))
     }
 
     /// Submits a task, waiting as long as it takes for room: backpressure
@@ -266,10 +268,8 @@ impl ThreadPoolBulkhead {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match self.shared.slots.acquire_until(None) {
-            Ok(()) => Ok(self.enqueue_task(f)),
-            Err(refused) => Err(self.reject(f, Self::reason(refused, true))),
-        }
+        self.admit(Wait::Until(None), f)
+            .map(|f| self.enqueue_task(f))
     }
 
     /// Runs a closure on the pool if there is room now, with no handle
@@ -303,13 +303,7 @@ impl ThreadPoolBulkhead {
     where
         F: FnOnce() + Send + 'static,
     {
-        match self.shared.slots.try_acquire() {
-            Ok(()) => {
-                self.enqueue_spawn(f);
-                Ok(())
-            }
-            Err(refused) => Err(self.reject(f, Self::reason(refused, false))),
-        }
+        self.admit(Wait::No, f).map(|f| self.enqueue_spawn(f))
     }
 
     /// Runs a closure on the pool with no handle, waiting as long as it
@@ -340,13 +334,181 @@ impl ThreadPoolBulkhead {
     where
         F: FnOnce() + Send + 'static,
     {
-        match self.shared.slots.acquire_until(None) {
-            Ok(()) => {
-                self.enqueue_spawn(f);
-                Ok(())
-            }
-            Err(refused) => Err(self.reject(f, Self::reason(refused, true))),
-        }
+        self.admit(Wait::Until(None), f)
+            .map(|f| self.enqueue_spawn(f))
+    }
+
+    /// Submits `f(input)` if there is room now, without waiting; on
+    /// refusal the **input itself** comes back, not a closure that
+    /// swallowed it (say, the HTTP request to answer 503 with). The task
+    /// is built only once admitted, so a refusal allocates nothing and
+    /// `f` is dropped unrun.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_submit`](Self::try_submit): [`Rejected`] holding `input`,
+    /// with [`RejectReason::Full`] or [`RejectReason::ShutDown`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bulkheads::ThreadPoolBulkhead;
+    /// use std::sync::mpsc;
+    ///
+    /// let search = ThreadPoolBulkhead::builder("search").threads(1).build()?;
+    /// let (go, gate) = mpsc::channel::<()>();
+    /// let busy = search.try_submit(move || gate.recv().is_ok())?; // the only slot
+    ///
+    /// let request = String::from("GET /search?q=rust");
+    /// match search.try_submit_with(request, |request| request.len()) {
+    ///     Ok(handle) => println!("{} bytes", handle.join()?),
+    ///     Err(rejected) => {
+    ///         let request = rejected.into_inner(); // the request itself
+    ///         assert_eq!(request, "GET /search?q=rust"); // answer it with a 503
+    ///     }
+    /// }
+    /// go.send(()).unwrap();
+    /// assert!(busy.join()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_submit_with<I, F, T>(&self, input: I, f: F) -> Result<TaskHandle<T>, Rejected<I>>
+    where
+        I: Send + 'static,
+        F: FnOnce(I) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.admit(Wait::No, input)
+            .map(|input| self.enqueue_task(move || f(input)))
+    }
+
+    /// Submits `f(input)`, waiting up to `timeout` for room; on refusal the
+    /// input comes back (see [`try_submit_with`](Self::try_submit_with)).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit_timeout`](Self::submit_timeout), with `input` in the
+    /// [`Rejected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("mail").threads(1).build()?;
+    /// let handle = pool.submit_timeout_with("hi", |m| m.len(), Duration::from_millis(50))?;
+    /// assert_eq!(handle.join()?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit_timeout_with<I, F, T>(
+        &self,
+        input: I,
+        f: F,
+        timeout: Duration,
+    ) -> Result<TaskHandle<T>, Rejected<I>>
+    where
+        I: Send + 'static,
+        F: FnOnce(I) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.admit(Wait::timeout(timeout), input)
+            .map(|input| self.enqueue_task(move || f(input)))
+    }
+
+    /// Submits `f(input)`, waiting as long as it takes for room
+    /// (backpressure); on refusal the input comes back (see
+    /// [`try_submit_with`](Self::try_submit_with)).
+    ///
+    /// # Errors
+    ///
+    /// Only after a shutdown, as [`submit`](Self::submit), with `input` in
+    /// the [`Rejected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("ingest").threads(2).queue_capacity(2).build()?;
+    /// let records = vec![vec![1, 2], vec![3], vec![4, 5, 6]];
+    /// let handles: Vec<_> = records
+    ///     .into_iter()
+    ///     .map(|record| pool.submit_with(record, |r| r.iter().sum::<i32>()).unwrap())
+    ///     .collect();
+    /// let sums: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    /// assert_eq!(sums, [3, 3, 15]);
+    ///
+    /// pool.shutdown();
+    /// let refused = pool.submit_with(vec![7], |r| r.len()).unwrap_err();
+    /// assert_eq!(refused.into_inner(), [7]); // the record comes back
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn submit_with<I, F, T>(&self, input: I, f: F) -> Result<TaskHandle<T>, Rejected<I>>
+    where
+        I: Send + 'static,
+        F: FnOnce(I) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.admit(Wait::Until(None), input)
+            .map(|input| self.enqueue_task(move || f(input)))
+    }
+
+    /// Runs `f(input)` on the pool if there is room now, with no handle
+    /// (fire and forget); on refusal the input comes back (see
+    /// [`try_submit_with`](Self::try_submit_with)).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_spawn`](Self::try_spawn), with `input` in the [`Rejected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("thumbs").threads(1).queue_capacity(4).build()?;
+    /// let (done, finished) = mpsc::channel();
+    /// pool.try_spawn_with(String::from("cat.png"), move |file| done.send(file.len()).unwrap())?;
+    /// assert_eq!(finished.recv().unwrap(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_spawn_with<I, F>(&self, input: I, f: F) -> Result<(), Rejected<I>>
+    where
+        I: Send + 'static,
+        F: FnOnce(I) + Send + 'static,
+    {
+        self.admit(Wait::No, input)
+            .map(|input| self.enqueue_spawn(move || f(input)))
+    }
+
+    /// Runs `f(input)` on the pool with no handle, waiting as long as it
+    /// takes for room; on refusal (only after a shutdown) the input comes
+    /// back.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn), with `input` in the [`Rejected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = bulkheads::ThreadPoolBulkhead::builder("count").threads(1).build()?;
+    /// let total = Arc::new(AtomicUsize::new(0));
+    /// for word in ["bulk", "head"] {
+    ///     let total = total.clone();
+    ///     pool.spawn_with(word, move |w| { total.fetch_add(w.len(), Ordering::Relaxed); }).unwrap();
+    /// }
+    /// pool.wait_idle();
+    /// assert_eq!(total.load(Ordering::Relaxed), 8);
+    /// # Ok::<(), bulkheads::BuildError>(())
+    /// ```
+    pub fn spawn_with<I, F>(&self, input: I, f: F) -> Result<(), Rejected<I>>
+    where
+        I: Send + 'static,
+        F: FnOnce(I) + Send + 'static,
+    {
+        self.admit(Wait::Until(None), input)
+            .map(|input| self.enqueue_spawn(move || f(input)))
     }
 
     /// Runs a closure on the pool if there is room now and waits for its
@@ -425,6 +587,22 @@ impl ThreadPoolBulkhead {
     }
 }
 
+/// How long a submit waits for a slot.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Not at all: full means refused.
+    No,
+    /// Until the deadline (`None`: for ever); a refusal for want of room
+    /// is a timeout.
+    Until(Option<Instant>),
+}
+
+impl Wait {
+    fn timeout(timeout: Duration) -> Self {
+        Wait::Until(Instant::now().checked_add(timeout))
+    }
+}
+
 impl Drop for ThreadPoolBulkhead {
     fn drop(&mut self) {
         // Acquire: pairs with the Release store in `shutdown_timeout`.
@@ -434,6 +612,16 @@ impl Drop for ThreadPoolBulkhead {
         self.shutdown();
     }
 }
+
+// Unwind safety: a panic on a caller's thread never leaves the pool
+// half-updated. Its state changes are atomic operations or short critical
+// sections that run no user code (tasks run, and their closures and results
+// are dropped, under `catch_unwind` on the workers, outside any lock), and
+// its locks do not poison. So a pool used across `catch_unwind` behaves as
+// before the panic. (The auto traits are missing only because the locks
+// hold `UnsafeCell`s.)
+impl std::panic::UnwindSafe for ThreadPoolBulkhead {}
+impl std::panic::RefUnwindSafe for ThreadPoolBulkhead {}
 
 impl fmt::Debug for ThreadPoolBulkhead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
