@@ -49,11 +49,21 @@ fn a_rejection_allocates_nothing() {
     let (gate, h) = common::occupy(&pool, 1);
     let payload = String::from("a closure that owns heap data");
     let mut work = Some(move || payload.len());
+    let mut input = Some(String::from("a request handed back on rejection"));
+    let semaphore = bulkheads::SemaphoreBulkhead::new("full-semaphore", 0);
     let allocs = allocations_during(|| {
         for _ in 0..1_000 {
             let rejected = pool.try_submit(work.take().unwrap()).unwrap_err();
             work = Some(rejected.into_inner());
             assert!(pool.try_spawn(|| ()).unwrap_err().is_full());
+            // The input comes back, named, with no allocation either.
+            let rejected = pool.try_submit_with(input.take().unwrap(), |s| s.len());
+            let rejected = rejected.unwrap_err();
+            assert_eq!(rejected.bulkhead(), "full");
+            input = Some(rejected.into_inner());
+            let _ = pool.try_spawn_with(0u64, drop).unwrap_err();
+            assert!(semaphore.try_acquire().unwrap_err().is_full());
+            assert!(semaphore.call(|| ()).unwrap_err().is_full());
         }
     });
     assert_eq!(allocs, 0);

@@ -3,7 +3,11 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use bulkheads::{BuildErrorKind, BulkheadStats, Registry, RejectReason};
+use bulkheads::{
+    BuildErrorKind, BulkheadStats, Registry, RejectReason, SemaphoreBulkhead, ThreadPoolBulkhead,
+};
+
+mod common;
 
 #[test]
 fn a_second_call_with_the_same_name_returns_the_same_bulkhead_unchanged() {
@@ -156,4 +160,156 @@ fn a_registry_is_send_sync_default_and_debug() {
     let registry = Registry::default();
     registry.semaphore("x", 1).unwrap();
     assert!(format!("{registry:?}").contains('x'));
+}
+
+#[test]
+fn replace_keeps_the_totals_of_the_compartment_it_replaced() {
+    let registry = Registry::new();
+    let old = registry
+        .thread_pool("search", |b| b.threads(1).queue_capacity(0))
+        .unwrap();
+    old.execute(|| ()).unwrap();
+    old.execute(|| ()).unwrap();
+    let (gate, running) = common::occupy(&old, 1);
+    assert!(old.try_submit(|| ()).unwrap_err().is_full());
+    gate.open();
+    running.into_iter().for_each(|h| h.join().unwrap());
+
+    let rebuilt = ThreadPoolBulkhead::builder("search")
+        .threads(3)
+        .queue_capacity(5)
+        .build()
+        .unwrap();
+    let new = registry.replace("search", rebuilt).unwrap();
+    assert!(old.is_shut_down(), "the old pool was shut down");
+    assert!(old.try_submit(|| ()).unwrap_err().is_shut_down());
+    assert!(Arc::ptr_eq(
+        &new,
+        &registry.get_thread_pool("search").unwrap()
+    ));
+    new.execute(|| ()).unwrap();
+
+    let BulkheadStats::ThreadPool(row) = &registry.stats()[0] else {
+        panic!("a thread pool row");
+    };
+    // 3 + 1 submitted; the refusal made through the old `Arc` after the
+    // replace is past its final totals and not reported.
+    assert_eq!((row.threads, row.queue_capacity), (3, 5));
+    assert_eq!(
+        (row.submitted, row.completed, row.rejected),
+        (4, 4, 1),
+        "the old pool's totals are reported with the new one's"
+    );
+    assert_eq!(new.stats().submitted, 1, "the new pool counts its own");
+
+    // A second replace keeps both predecessors' totals.
+    registry
+        .replace(
+            "search",
+            ThreadPoolBulkhead::builder("search")
+                .threads(1)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(new.is_shut_down());
+    let BulkheadStats::ThreadPool(row) = &registry.stats()[0] else {
+        panic!("a thread pool row");
+    };
+    assert_eq!((row.threads, row.submitted, row.completed), (1, 4, 4));
+}
+
+#[test]
+fn replace_refuses_another_name_or_another_kind() {
+    let registry = Registry::new();
+    registry.semaphore("checkout", 2).unwrap();
+    let pool = ThreadPoolBulkhead::builder("checkout")
+        .threads(1)
+        .build()
+        .unwrap();
+    let err = registry.replace("checkout", pool).unwrap_err();
+    assert_eq!(err.kind(), BuildErrorKind::KindConflict);
+    let err = registry
+        .replace("checkout", SemaphoreBulkhead::new("payments", 2))
+        .unwrap_err();
+    assert_eq!(err.kind(), BuildErrorKind::NameMismatch);
+    assert_eq!(
+        registry.get_semaphore("checkout").unwrap().max_concurrent(),
+        2
+    );
+
+    // A free name is simply taken.
+    let fresh = registry
+        .replace("fresh", SemaphoreBulkhead::new("fresh", 1))
+        .unwrap();
+    assert!(Arc::ptr_eq(
+        &fresh,
+        &registry.get_semaphore("fresh").unwrap()
+    ));
+}
+
+#[test]
+fn the_table_shows_a_pools_limit_as_threads_plus_queue_and_the_totals() {
+    let registry = Registry::new();
+    let search = registry
+        .thread_pool("search", |b| b.threads(4).queue_capacity(16))
+        .unwrap();
+    search.execute(|| ()).unwrap();
+    let checkout = registry.semaphore("checkout", 50).unwrap();
+    drop(checkout.try_acquire().unwrap());
+    let table = registry.table().to_string();
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        lines[0],
+        [
+            "name",
+            "kind",
+            "limit",
+            "active",
+            "waiting",
+            "submitted",
+            "completed",
+            "panicked",
+            "rejected",
+            "util"
+        ]
+    );
+    assert_eq!(
+        lines[1],
+        [
+            "checkout",
+            "semaphore",
+            "50",
+            "0",
+            "0",
+            "1",
+            "-",
+            "-",
+            "0",
+            "0%"
+        ]
+    );
+    assert_eq!(
+        lines[2],
+        [
+            "search",
+            "thread pool",
+            "4+16",
+            "0",
+            "0",
+            "1",
+            "1",
+            "0",
+            "0",
+            "0%"
+        ]
+    );
 }
