@@ -28,11 +28,11 @@
 //! `listening on http://ADDRESS` (useful with port 0).
 
 use std::error::Error;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bulkheads::{Registry, Router, ThreadPoolBulkhead};
+use bulkheads::{Registry, Rejected, Router, ThreadPoolBulkhead};
 use tiny_http::{Header, Request, Response, Server};
 
 /// Seconds a client is asked to wait before retrying a refused request.
@@ -143,35 +143,17 @@ impl Service {
 }
 
 /// Hands `request` to `endpoint`'s compartment, or gives it back when the
-/// compartment is full (or shut down).
+/// compartment is full (or shut down), to be answered with a 503.
 ///
-/// `try_submit` takes a closure and hands that closure back on rejection,
-/// with the request inside it; so the request waits in a slot that the task
-/// empties when it runs, and a refused request is taken back out of it.
-/// With `try_submit_with`, which hands the input itself back, this becomes
-/// `pool.try_submit_with(request, handler).map(drop).map_err(Rejected::into_inner)`.
-// The request comes back by value, as `try_submit_with` will hand it back:
-// boxing it would allocate on every refusal.
-#[allow(clippy::result_large_err)]
+/// `try_spawn_with` hands the input itself back on rejection, so the
+/// refused request needs no shared slot to be taken back out of, and the
+/// refusal allocates nothing. No handle is kept: the handler answers the
+/// request itself.
 fn offer(endpoint: &Endpoint, request: Request) -> Result<(), Request> {
-    let slot = Arc::new(Mutex::new(Some(request)));
-    let task_slot = Arc::clone(&slot);
-    let handler = endpoint.handler;
-    let admitted = endpoint.pool.try_submit(move || {
-        let request = task_slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(request) = request {
-            handler(request);
-        }
-    });
-    match admitted {
-        // The handle is dropped: the task runs on, detached, and answers itself.
-        Ok(_handle) => Ok(()),
-        Err(rejected) => {
-            drop(rejected); // the task never ran: the request is still in the slot
-            let request = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-            Err(request.expect("a refused task never ran, so the request is still there"))
-        }
-    }
+    endpoint
+        .pool
+        .try_spawn_with(request, endpoint.handler)
+        .map_err(Rejected::into_inner)
 }
 
 /// The answer for a full compartment.
