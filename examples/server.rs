@@ -149,6 +149,9 @@ impl Service {
 /// refused request needs no shared slot to be taken back out of, and the
 /// refusal allocates nothing. No handle is kept: the handler answers the
 /// request itself.
+// The request comes back by value, as `try_spawn_with` hands it back:
+// boxing it would allocate on every refusal.
+#[allow(clippy::result_large_err)]
 fn offer(endpoint: &Endpoint, request: Request) -> Result<(), Request> {
     endpoint
         .pool

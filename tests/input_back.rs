@@ -35,7 +35,7 @@ fn try_submit_with_on_a_full_pool_returns_the_very_input() {
     let back = rejected.into_inner();
     assert_eq!(back.address(), address, "the same request, not a copy");
 
-    let rejected = pool.try_spawn_with(back, |r| drop(r)).unwrap_err();
+    let rejected = pool.try_spawn_with(back, drop).unwrap_err();
     let back = rejected.into_inner();
     assert_eq!(back.address(), address);
 
