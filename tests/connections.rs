@@ -350,7 +350,9 @@ fn stats_are_exact_at_rest() {
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
         cells,
-        ["ledger", "connection", "pool", "3", "0", "0", "2", "0%"]
+        // limit, active, waiting, submitted (acquired), completed and
+        // panicked (none for connections), rejected, util
+        ["ledger", "connection", "pool", "3", "0", "0", "3", "-", "-", "2", "0%"]
     );
     assert!(stats
         .to_string()

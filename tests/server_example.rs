@@ -97,9 +97,11 @@ fn a_search_flood_gets_503s_with_retry_after_while_checkout_answers_200() {
             .map(str::to_owned)
             .collect()
     };
-    // Columns: name, kind (two words), limit, active, waiting, rejected, util.
-    assert_eq!(row("search")[6], refused.len().to_string(), "{table}");
-    assert_eq!(row("checkout")[6], "0", "{table}");
+    // Columns: name, kind (two words), limit (threads+queue), active,
+    // waiting, submitted, completed, panicked, rejected, util.
+    assert_eq!(row("search")[3], "2+2", "{table}");
+    assert_eq!(row("search")[9], refused.len().to_string(), "{table}");
+    assert_eq!(row("checkout")[9], "0", "{table}");
     assert!(table.contains("analytics"), "{table}");
 
     assert_eq!(get(&agent, &format!("{base}/shutdown")).0, 200);
