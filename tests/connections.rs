@@ -352,7 +352,19 @@ fn stats_are_exact_at_rest() {
         cells,
         // limit, active, waiting, submitted (acquired), completed and
         // panicked (none for connections), rejected, util
-        ["ledger", "connection", "pool", "3", "0", "0", "3", "-", "-", "2", "0%"]
+        [
+            "ledger",
+            "connection",
+            "pool",
+            "3",
+            "0",
+            "0",
+            "3",
+            "-",
+            "-",
+            "2",
+            "0%"
+        ]
     );
     assert!(stats
         .to_string()

@@ -40,6 +40,14 @@ use shared::Shared;
 /// A panicking task is caught: its worker lives on, the pool keeps its
 /// size, and the task's handle reports [`TaskError::Panicked`](crate::TaskError::Panicked).
 ///
+/// To get the input of a task back on refusal (say, the request to answer
+/// with a 503) rather than a closure that captured it, submit it with
+/// [`try_submit_with`](Self::try_submit_with) and its siblings. A task not
+/// yet started can be cancelled on its own ([`TaskHandle::cancel`]) or
+/// with every other queued one ([`cancel_queued`](Self::cancel_queued)),
+/// without closing the pool or waiting for running tasks. Every
+/// [`Rejected`] names the pool.
+///
 /// # Queue behaviour
 ///
 /// Admitted tasks start in admission order (first in, first out), also
