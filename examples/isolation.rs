@@ -267,7 +267,7 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
-    let rank = (p * sorted.len() + 99) / 100; // ceil(p% of n)
+    let rank = (p * sorted.len()).div_ceil(100); // ceil(p% of n)
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 

@@ -142,9 +142,9 @@ mod config;
 #[cfg(feature = "r2d2")]
 mod connection;
 mod error;
+mod policy;
 #[cfg(all(unix, feature = "process"))]
 mod process;
-mod policy;
 mod registry;
 mod router;
 mod semaphore;
@@ -170,14 +170,14 @@ pub use config::{Config, ConfigError, ConfigErrorKind, MonitoringConfig};
 #[cfg(feature = "r2d2")]
 pub use connection::{ConnectionBuilder, ConnectionBulkhead, ConnectionError, ConnectionStats};
 pub use error::{BuildError, BuildErrorKind, ExecuteError, RejectReason, Rejected, TaskError};
-#[cfg(all(unix, feature = "process"))]
-pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
 #[cfg(feature = "http")]
 pub use http::{HttpClient, HttpClientBuilder, HttpError};
 pub use policy::{
     Fallback, FallbackStrategy, Health, Isolation, Policy, PolicyBuilder, PolicyConfig,
     PolicyError, State,
 };
+#[cfg(all(unix, feature = "process"))]
+pub use process::{Limit, ProcessBuilder, ProcessBulkhead, ProcessError, ProcessOutput};
 pub use registry::{Registry, StatsTable};
 pub use router::{RouteError, Router, RouterBuilder};
 pub use semaphore::{OwnedPermit, Permit, SemaphoreBuilder, SemaphoreBulkhead};

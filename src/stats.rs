@@ -576,4 +576,3 @@ impl From<ConnectionStats> for BulkheadStats {
         BulkheadStats::Connection(s)
     }
 }
-

@@ -64,7 +64,7 @@ fn a_rejection_allocates_nothing() {
 /// The queue's own allocations: crossbeam's list channel allocates one
 /// block per 31 items.
 fn queue_blocks(items: usize) -> usize {
-    (items + 30) / 31 + 1
+    items.div_ceil(31) + 1
 }
 
 #[test]
