@@ -200,7 +200,10 @@ fn a_driver_stops_once_its_pool_is_shut_down() {
     let driver = bulkheads::Adaptive::for_thread_pool(pool.clone(), 1, 4)
         .start(std::time::Duration::from_millis(1))
         .unwrap();
-    assert!(thread_names().iter().any(|n| n == "drv-adaptive"));
+    // The thread names itself as it starts: wait until it has.
+    while !thread_names().iter().any(|n| n == "drv-adaptive") {
+        std::thread::yield_now();
+    }
     pool.shutdown();
     while thread_names().iter().any(|n| n == "drv-adaptive") {
         std::thread::yield_now();
