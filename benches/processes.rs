@@ -14,7 +14,7 @@
 //! shared machine, alternating keeps both sides under the same load.
 //!
 //! Run: `cargo bench --bench processes -- --measurement-time 5 --warm-up-time 1`.
-//! The numbers are in BENCHMARKS.md, section 14.
+//! The numbers are in BENCHMARKS.md, "Processes".
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -12,7 +12,7 @@
 //! `HEAP_PAD=n` (bytes; a comma-separated list allocates several blocks)
 //! allocates and keeps blocks of that size before any pool is built. That
 //! moves where later allocations land relative to cache lines, which moves
-//! `submit` (BENCHMARKS.md, section 11): a sweep over a few sizes shows the
+//! `submit` (docs/perf-notes.md, section 11): a sweep over a few sizes shows the
 //! spread a different program would see.
 
 mod common;

@@ -103,6 +103,15 @@ impl std::panic::UnwindSafe for Adaptive {}
 impl std::panic::RefUnwindSafe for Adaptive {}
 
 impl Adaptive {
+    /// Whether the driven bulkhead can no longer be resized (a shut-down
+    /// pool; a semaphore never is).
+    fn driven_is_shut_down(&self) -> bool {
+        match &self.driven {
+            Driven::Semaphore(_) => false,
+            Driven::ThreadPool(pool) => pool.is_shut_down(),
+        }
+    }
+
     fn new(driven: Driven, min: usize, max: usize) -> Self {
         Adaptive {
             driven,
@@ -425,7 +434,9 @@ impl Adaptive {
             let adaptive = Arc::clone(&adaptive);
             let stop = Arc::clone(&stop);
             thread::Builder::new()
-                .name(format!("{name}-adaptive"))
+                // `SemaphoreBulkhead::new` takes any name; a NUL would make
+                // std's thread builder panic, so it is left out here.
+                .name(format!("{}-adaptive", name.replace('\0', "")))
                 .spawn(move || drive(&adaptive, &stop, step))
                 .map_err(|err| BuildError::spawn(&name, err))?
         };
@@ -455,6 +466,9 @@ fn drive(adaptive: &Adaptive, stop: &Stop, step: Duration) {
             return;
         }
         drop(stopped);
+        if adaptive.driven_is_shut_down() {
+            return; // nothing left to size
+        }
         adaptive.sample();
         taken += 1;
         if taken == SAMPLES_PER_TICK {

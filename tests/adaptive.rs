@@ -1,5 +1,7 @@
 //! Adaptive sizing: the deterministic rule, on semaphores and pools.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,4 +170,43 @@ fn the_driver_resizes_a_saturated_semaphore_by_itself() {
     }
     drop(driver);
     drop(held);
+}
+
+/// The names of this process's threads (as the kernel keeps them: 15
+/// bytes at most).
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|n| n.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A driver whose pool is shut down stops by itself (its thread exits),
+/// even when no resize is due.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_driver_stops_once_its_pool_is_shut_down() {
+    let _watchdog = common::Watchdog::arm("driver stop", std::time::Duration::from_secs(60));
+    let pool = std::sync::Arc::new(
+        bulkheads::ThreadPoolBulkhead::builder("drv")
+            .threads(2)
+            .build()
+            .unwrap(),
+    );
+    let driver = bulkheads::Adaptive::for_thread_pool(pool.clone(), 1, 4)
+        .start(std::time::Duration::from_millis(1))
+        .unwrap();
+    // The thread names itself as it starts: wait until it has.
+    while !thread_names().iter().any(|n| n == "drv-adaptive") {
+        std::thread::yield_now();
+    }
+    pool.shutdown();
+    while thread_names().iter().any(|n| n == "drv-adaptive") {
+        std::thread::yield_now();
+    }
+    drop(driver);
 }

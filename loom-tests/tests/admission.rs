@@ -248,3 +248,23 @@ fn shrinking_under_holders_keeps_the_count_exact() {
         assert_eq!(slots.try_acquire(), Err(Refused::Full));
     });
 }
+
+/// Two blocked acquirers, and two single-slot releases: each release wakes
+/// one sleeper only, and the one woken passes the wake-up on when it
+/// leaves (setting the flag again, or waking the other if there is room),
+/// so both are admitted — a lost wake-up would be a deadlock.
+#[test]
+fn single_wake_ups_never_leave_a_sleeper_behind() {
+    loom::model(|| {
+        let slots = full(1);
+        let waiters = on_threads(2, &slots, |s| {
+            s.acquire().expect("admitted once a slot frees");
+            s.release();
+        });
+        slots.release();
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(slots.snapshot().count, 0);
+    });
+}

@@ -1,10 +1,10 @@
 //! loom models of the real `ThreadPoolBulkhead` (`src/thread_pool/*`),
 //! compiled from the crate's own sources with `RUSTFLAGS="--cfg loom"`.
 //!
-//! Under loom the pool queue's two channels are the `sync` facade's
-//! `Mutex<VecDeque>`s, not crossbeam-channel (loom cannot see inside
-//! crossbeam's lock-free lists); everything else — the queue's overflow and
-//! nudge logic, the slot counter, the task cell, the worker loop, the
+//! Under loom the pool's queue is a `Mutex<VecDeque>` with a `Condvar` from
+//! the `sync` facade, not crossbeam-channel (loom cannot see inside
+//! crossbeam's lock-free list); everything else — the slot counter, the
+//! task cell and its reference counts, cancellation, the worker loop, the
 //! Exit-token shutdown protocol, the counters — is the code that ships.
 //! Pools have one worker thread, two in one model (loom allows five threads
 //! including the main one), and a queue of at most one.
@@ -277,12 +277,11 @@ fn the_law_is_exact_once_idle_even_while_the_submitter_returns() {
 }
 
 /// A worker told to retire takes its token from the queue's main channel
-/// while a task waits behind it in the overflow (the main channel holds one
-/// job here, and the token filled it, so the submitter's own wake-up was
-/// lost). The other worker sleeps on the main channel: the retiring worker
-/// must wake it for the task, or the task is stranded with a thread idle.
+/// A worker retires (the pool grew to two threads, then shrank to one)
+/// while a task is submitted: the task is run by the worker that stays,
+/// never stranded with a thread idle.
 #[test]
-fn a_retiring_worker_never_strands_a_task_in_the_overflow() {
+fn a_retiring_worker_never_strands_a_queued_task() {
     loom::model(|| {
         let pool = pool(0);
         pool.set_threads(2).expect("a second loom thread");
@@ -293,12 +292,11 @@ fn a_retiring_worker_never_strands_a_task_in_the_overflow() {
     });
 }
 
-/// A worker keeps the slots of finished `spawn` jobs and gives them back in
-/// batches (of two under loom). A `spawn` blocked on the full pool is still
-/// admitted — by a full batch or by the worker finding the queue empty —
-/// and once idle the stats balance with nothing queued.
+/// A `spawn` blocked on the full pool is admitted when a finished spawn
+/// gives its slot back, and once idle the stats balance with nothing
+/// queued.
 #[test]
-fn a_blocked_spawn_gets_the_slots_a_worker_gives_back_in_a_batch() {
+fn a_blocked_spawn_gets_the_slot_a_finished_spawn_gives_back() {
     loom::model(|| {
         let pool = pool(1);
         pool.try_spawn(|| {}).unwrap();
@@ -314,11 +312,10 @@ fn a_blocked_spawn_gets_the_slots_a_worker_gives_back_in_a_batch() {
     });
 }
 
-/// Slots a worker still holds for finished spawns do not keep a shutdown
-/// waiting: the worker gives them back when the queue runs dry, the last
+/// A shutdown right after a spawn waits for it and ends: the spawn's
 /// release sends the Exit token, and the worker exits.
 #[test]
-fn deferred_slots_do_not_hold_up_a_shutdown() {
+fn a_shutdown_after_a_spawn_runs_it_and_ends() {
     loom::model(|| {
         let pool = pool(1);
         pool.try_spawn(|| {}).unwrap(); // half a batch: only running dry gives it back
@@ -328,10 +325,10 @@ fn deferred_slots_do_not_hold_up_a_shutdown() {
     });
 }
 
-/// A worker told to retire gives back the slots it deferred first: the
-/// other worker, and `wait_idle`, see every slot free.
+/// A worker told to retire after a spawn: the other worker, and
+/// `wait_idle`, see every slot free.
 #[test]
-fn a_retiring_worker_gives_back_its_deferred_slots() {
+fn after_a_retirement_every_slot_is_free() {
     loom::model(|| {
         let pool = pool(1);
         pool.set_threads(2).expect("a second loom thread");
@@ -347,10 +344,8 @@ fn a_retiring_worker_gives_back_its_deferred_slots() {
 }
 
 /// A handle dropped on another thread while its task waits or runs: the
-/// worker either sees the handle alive and frees the slot before
-/// publishing, or finds itself the only owner and runs the task detached,
-/// keeping the slot until the queue runs dry. Either way a `submit`
-/// blocked on the full pool is admitted.
+/// result is dropped by whoever lets go of the cell last, the slot comes
+/// back either way, and a `submit` blocked on the full pool is admitted.
 #[test]
 fn a_handle_dropped_while_its_task_runs_never_strands_its_slot() {
     loom::model(|| {
@@ -366,73 +361,65 @@ fn a_handle_dropped_while_its_task_runs_never_strands_its_slot() {
     });
 }
 
-/// Finished jobs go back to the submitters in batches (two jobs under loom,
-/// one spare batch): a worker hands a full batch over, a later submit frees
-/// it and returns the empty batch, and the worker fills it again. The pool
-/// keeps running and counting through the round trip.
+/// A handle cancels its task while a worker may be starting it: exactly
+/// one of the two wins. Cancelled: the slot is free when `cancel`
+/// returns and the task never runs. Started: `cancel` is false and the
+/// task completes. Either way the stats balance once idle.
 #[test]
-fn finished_jobs_travel_back_to_a_submitter_and_the_pool_keeps_going() {
+fn a_cancel_racing_the_worker_either_frees_the_slot_or_lets_the_task_run() {
     loom::model(|| {
-        let pool = Arc::new(pool(1));
-        pool.try_spawn(|| {}).unwrap();
-        drop(pool.try_submit(|| 1).unwrap());
-        let p = pool.clone();
-        let submitter = thread::spawn(move || {
-            p.spawn(|| {}).unwrap();
-            p.spawn(|| {}).unwrap();
-        });
-        submitter.join().unwrap();
+        let pool = pool(0);
+        let ran = Arc::new(Mutex::new(false));
+        let r = ran.clone();
+        let handle = pool.try_submit(move || *r.lock().unwrap() = true).unwrap();
+        if handle.cancel() {
+            assert!(pool.try_submit(|| ()).is_ok(), "the slot was freed at once");
+            assert!(matches!(handle.join(), Err(TaskError::Cancelled)));
+        } else {
+            handle.join().unwrap();
+            assert!(*ran.lock().unwrap());
+        }
         pool.wait_idle();
         let stats = pool.stats();
-        assert_eq!(
-            (stats.submitted, stats.completed, stats.active, stats.queued),
-            (4, 4, 0, 0),
-            "{stats:?}"
-        );
+        assert!(conserved(&stats), "{stats:?}");
     });
 }
 
-/// On a pool that gives slots back in batches (two slots here), a finished
-/// task's slot may still be held by its worker when the handle sees the
-/// result. The handle then frees it itself, or waits for the worker that
-/// is freeing it: either way, once `join` returns, both slots are free.
+/// Two cancellers race over two queued tasks (the first blocks the only
+/// thread once it starts): `shutdown_now` and `cancel_queued` each report
+/// what they cancelled, and together exactly the tasks whose handles say
+/// `Cancelled`.
 #[test]
-fn a_joined_task_has_already_freed_its_slot_when_slots_come_back_in_batches() {
-    loom::model(|| {
-        let pool = pool(1);
-        let first = pool.try_submit(|| 1).unwrap();
-        assert_eq!(first.join().unwrap(), 1);
-        let second = pool
-            .try_submit(|| 2)
-            .expect("the joined task's slot is free");
-        let third = pool.try_submit(|| 3).expect("and so is the other one");
-        assert_eq!(second.join().unwrap() + third.join().unwrap(), 5);
-        pool.wait_idle();
-        let stats = pool.stats();
-        assert_eq!((stats.submitted, stats.completed), (3, 3), "{stats:?}");
-    });
-}
-
-/// A task whose handle freed its slot while the worker still listed it:
-/// the worker frees nothing more for it, and the shutdown that follows
-/// still ends (the worker lets go of the task when the Exit token comes).
-#[test]
-fn a_slot_freed_by_its_handle_is_not_freed_again_by_the_worker() {
+fn concurrent_cancellers_report_each_cancellation_once() {
     loom::model(|| {
         let pool = Arc::new(pool(1));
+        let go = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = go.clone();
+        let blocker = pool
+            .try_submit(move || {
+                let (lock, cv) = &*g;
+                let mut open = lock.lock().unwrap();
+                while !*open {
+                    open = cv.wait(open).unwrap();
+                }
+            })
+            .unwrap();
+        let queued = pool.try_submit(|| 1).unwrap();
         let p = pool.clone();
-        let joiner = thread::spawn(move || {
-            let handle = p.try_submit(|| 1).unwrap();
-            assert!(handle.is_finished() || handle.join().is_ok());
-        });
-        joiner.join().unwrap();
-        pool.wait_idle();
+        let other = thread::spawn(move || p.cancel_queued());
+        let mine = {
+            let (lock, cv) = &*go;
+            *lock.lock().unwrap() = true;
+            cv.notify_all();
+            pool.shutdown_now()
+        };
+        let theirs = other.join().unwrap();
+        let cancelled = [blocker.join().err(), queued.join().err()]
+            .iter()
+            .filter(|e| matches!(e, Some(TaskError::Cancelled)))
+            .count();
+        assert_eq!(mine + theirs, cancelled);
         let stats = pool.stats();
-        assert_eq!(
-            (stats.submitted, stats.completed, stats.active, stats.queued),
-            (1, 1, 0, 0),
-            "{stats:?}"
-        );
-        pool.shutdown();
+        assert!(conserved(&stats), "{stats:?}");
     });
 }
