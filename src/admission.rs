@@ -32,8 +32,6 @@
 //! lock, no allocation. All imports come from the `sync` facade so the loom
 //! models in `loom-tests/` check this very code.
 
-#[cfg(not(loom))]
-use std::time::Duration;
 use std::time::Instant;
 
 use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
@@ -48,22 +46,10 @@ const ROOM_WAITERS: u64 = 1 << 61;
 const IDLE_WAITERS: u64 = 1 << 62;
 const CLOSED: u64 = 1 << 63;
 
-/// Backoff before a blocking acquire sleeps: steps `0..=SPIN_STEPS` spin
-/// `2^step` pause hints each (127 in all, a few microseconds); the steps up
-/// to `BACKOFF_STEPS` yield the CPU once each.
+/// Spinning before a blocking acquire sleeps: steps `0..=SPIN_STEPS` spin
+/// `2^step` pause hints each (127 in all, a few microseconds).
 #[cfg(not(loom))]
 const SPIN_STEPS: u32 = 6;
-#[cfg(not(loom))]
-const BACKOFF_STEPS: u32 = 11;
-/// A yield that comes back later than this gave the CPU to another
-/// program for a time slice, not to a worker for a few tasks: sleeping
-/// until a slot frees would have been cheaper.
-#[cfg(not(loom))]
-const SLOW_YIELD: Duration = Duration::from_micros(200);
-/// After a slow yield, this many blocking acquires skip the yields and go
-/// from spinning straight to sleeping.
-#[cfg(not(loom))]
-const SKIP_YIELDS_AFTER_SLOW: usize = 1024;
 
 /// The largest capacity a [`Slots`] can hold (2^30 - 1). Larger capacities
 /// are clamped to it.
@@ -139,12 +125,6 @@ pub(crate) struct Slots {
     /// How many callers are inside a blocking acquire. Written by them,
     /// read by stats only, so Relaxed throughout.
     waiting: AtomicUsize,
-    /// How many more blocking acquires should skip yielding (see
-    /// [`SLOW_YIELD`]). A tuning hint written and read by blocked
-    /// acquirers only, so Relaxed throughout; a lost update between two
-    /// of them changes nothing but the count.
-    #[cfg(not(loom))]
-    skip_yields: AtomicUsize,
 }
 
 fn clamp(n: usize) -> u64 {
@@ -159,8 +139,6 @@ impl Slots {
             room: Gate::default(),
             idle: Gate::default(),
             waiting: AtomicUsize::new(0),
-            #[cfg(not(loom))]
-            skip_yields: AtomicUsize::new(0),
         }
     }
 
@@ -293,17 +271,12 @@ impl Slots {
             return Err(Refused::Full);
         }
         // A producer faster than its workers meets a full pool on nearly
-        // every submit; a slot usually frees within microseconds. Spin, then
-        // yield, before paying for a sleep and a wake-up (the same shape as
-        // crossbeam's `Backoff`), unless yields have lately been slow (see
-        // `yield_once`). Under loom only the sleeping path exists.
+        // every submit; a slot usually frees within microseconds. Spin
+        // briefly before paying for a sleep and a wake-up. Under loom only
+        // the sleeping path exists.
         #[cfg(not(loom))]
-        for step in 0..BACKOFF_STEPS {
-            if step <= SPIN_STEPS {
-                crate::sync::spin_step(step);
-            } else if !self.yield_once() {
-                break;
-            }
+        for step in 0..=SPIN_STEPS {
+            crate::sync::spin_step(step);
             match self.try_acquire() {
                 Err(Refused::Full) => {}
                 done => return done,
@@ -323,47 +296,6 @@ impl Slots {
         // Relaxed: a statistic.
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         result
-    }
-
-    /// One yielding step of a blocking acquire's backoff. A yield normally
-    /// hands the CPU to a worker of this pool, which frees slots, and is
-    /// back within microseconds. When another program is busy on the same
-    /// CPU, the scheduler gives it a whole time slice instead, over and
-    /// over; then sleeping (and being woken when a slot frees) is much
-    /// cheaper, so after one slow yield the next acquires skip yielding.
-    /// Returns false, without yielding, while they do.
-    #[cfg(not(loom))]
-    fn yield_once(&self) -> bool {
-        if self.skipping_yields() {
-            return false;
-        }
-        let start = Instant::now();
-        crate::sync::thread::yield_now();
-        self.note_yield(start.elapsed());
-        true
-    }
-
-    /// Whether this blocking acquire should skip its yields; counts one
-    /// skip if so.
-    #[cfg(not(loom))]
-    fn skipping_yields(&self) -> bool {
-        // Relaxed (both): a tuning hint, see `skip_yields`.
-        let skip = self.skip_yields.load(Ordering::Relaxed);
-        if skip == 0 {
-            return false;
-        }
-        self.skip_yields.store(skip - 1, Ordering::Relaxed);
-        true
-    }
-
-    /// Records how long a yield took: a slow one starts a run of skips.
-    #[cfg(not(loom))]
-    fn note_yield(&self, took: Duration) {
-        if took > SLOW_YIELD {
-            // Relaxed: a tuning hint, see `skip_yields`.
-            self.skip_yields
-                .store(SKIP_YIELDS_AFTER_SLOW, Ordering::Relaxed);
-        }
     }
 
     /// Sleeps until the count is zero or `deadline` passes; true if it
@@ -593,38 +525,5 @@ mod tests {
         assert_eq!(huge.snapshot().capacity, MAX_SLOTS);
         huge.try_acquire().unwrap();
         assert_eq!(huge.snapshot().count, 1);
-    }
-
-    #[test]
-    fn one_slow_yield_skips_the_yields_of_the_next_waits_then_they_resume() {
-        let slots = Slots::new(1);
-        assert!(!slots.skipping_yields());
-        slots.note_yield(SLOW_YIELD / 2);
-        assert!(!slots.skipping_yields(), "a quick yield changes nothing");
-        slots.note_yield(SLOW_YIELD * 2);
-        for wait in 0..SKIP_YIELDS_AFTER_SLOW {
-            assert!(slots.skipping_yields(), "wait {wait} should skip");
-        }
-        assert!(!slots.skipping_yields(), "yields resume after the run");
-    }
-
-    #[test]
-    fn a_blocked_acquire_that_skips_yields_still_wakes_when_a_slot_frees() {
-        let slots = std::sync::Arc::new(Slots::new(1));
-        slots.try_acquire().unwrap();
-        slots.note_yield(SLOW_YIELD * 2);
-        let waiter = {
-            let slots = std::sync::Arc::clone(&slots);
-            std::thread::spawn(move || slots.acquire_until(None))
-        };
-        // The waiter counts itself just before it goes to sleep; it can
-        // only leave once a slot frees.
-        while slots.waiting() == 0 {
-            std::thread::yield_now();
-        }
-        assert_eq!(slots.snapshot().count, 1, "still held: the waiter waits");
-        slots.release();
-        assert_eq!(waiter.join().unwrap(), Ok(()));
-        assert_eq!(slots.snapshot().count, 1);
     }
 }
