@@ -735,9 +735,7 @@ where
     /// ```
     pub fn build(self, manager: M) -> Result<ConnectionBulkhead<M>, BuildError> {
         let fail = |kind| Err(BuildError::new(kind, &self.name));
-        if self.name.trim().is_empty() {
-            return fail(BuildErrorKind::EmptyName);
-        }
+        crate::error::check_not_blank(&self.name)?;
         if self.max_size == 0 {
             return fail(BuildErrorKind::ZeroConnections);
         }

@@ -880,12 +880,21 @@ impl fmt::Display for BuildError {
     }
 }
 
+/// Checks that a name is not empty or only whitespace
+/// ([`BuildErrorKind::EmptyName`]).
+pub(crate) fn check_not_blank(name: &str) -> Result<(), BuildError> {
+    if name.trim().is_empty() {
+        Err(BuildError::new(BuildErrorKind::EmptyName, name))
+    } else {
+        Ok(())
+    }
+}
+
 /// Checks a bulkhead's name: not blank, and usable as a thread name (no
 /// NUL, which std's thread builder would panic on).
 pub(crate) fn check_name(name: &str) -> Result<(), BuildError> {
-    if name.trim().is_empty() {
-        Err(BuildError::new(BuildErrorKind::EmptyName, name))
-    } else if name.contains('\0') {
+    check_not_blank(name)?;
+    if name.contains('\0') {
         Err(BuildError::new(BuildErrorKind::InvalidName, name))
     } else {
         Ok(())

@@ -467,13 +467,7 @@ impl Config {
     /// # Ok::<(), bulkheads::ConfigError>(())
     /// ```
     pub fn policy_config(&self, name: &str) -> Result<PolicyConfig, ConfigError> {
-        if name.trim().is_empty() {
-            return Err(ConfigError::build(
-                "",
-                None,
-                crate::error::BuildError::new(crate::error::BuildErrorKind::EmptyName, name),
-            ));
-        }
+        crate::error::check_not_blank(name).map_err(|e| ConfigError::build("", None, e))?;
         self.resolve(self.bulkheads.get(name).map(|_| name))
     }
 

@@ -130,9 +130,7 @@ impl PolicyConfig {
     /// range.
     pub(crate) fn validate(&self, name: &str) -> Result<(), BuildError> {
         let fail = |kind| Err(BuildError::new(kind, name));
-        if name.trim().is_empty() {
-            return fail(BuildErrorKind::EmptyName);
-        }
+        crate::error::check_not_blank(name)?;
         let rate_ok = |r: f64| r > 0.0 && r <= 1.0;
         if !rate_ok(self.failure_rate_threshold) || !rate_ok(self.slow_call_rate_threshold) {
             return fail(BuildErrorKind::InvalidRate);
