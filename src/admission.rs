@@ -46,8 +46,9 @@ const ROOM_WAITERS: u64 = 1 << 61;
 const IDLE_WAITERS: u64 = 1 << 62;
 const CLOSED: u64 = 1 << 63;
 
-/// Spinning before a blocking acquire sleeps: steps `0..=SPIN_STEPS` spin
-/// `2^step` pause hints each (127 in all, a few microseconds).
+/// Spinning before a blocking acquire sleeps: step `step` of
+/// `0..=SPIN_STEPS` spins `2^step` pause hints (127 in all, a few
+/// microseconds).
 #[cfg(not(loom))]
 const SPIN_STEPS: u32 = 6;
 
@@ -276,7 +277,9 @@ impl Slots {
         // the sleeping path exists.
         #[cfg(not(loom))]
         for step in 0..=SPIN_STEPS {
-            crate::sync::spin_step(step);
+            for _ in 0..1u32 << step {
+                std::hint::spin_loop();
+            }
             match self.try_acquire() {
                 Err(Refused::Full) => {}
                 done => return done,

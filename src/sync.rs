@@ -194,30 +194,6 @@ impl fmt::Debug for Condvar {
     }
 }
 
-/// Step `step` of an exponential busy-wait: `2^step` CPU pause hints.
-/// Shared by the backoffs that spin before they yield or sleep (a blocked
-/// acquire, an idle worker). Loom builds never spin.
-#[cfg(not(loom))]
-pub(crate) fn spin_step(step: u32) {
-    for _ in 0..1u32 << step {
-        std::hint::spin_loop();
-    }
-}
-
-/// Round `round` of a short busy-wait on another thread's store: a CPU
-/// pause hint for the first `pauses` rounds, a yield to the scheduler
-/// after that. Under loom only the yield exists, so a model lets the other
-/// thread run.
-pub(crate) fn pause_then_yield(round: u32, pauses: u32) {
-    #[cfg(not(loom))]
-    if round < pauses {
-        std::hint::spin_loop();
-        return;
-    }
-    let _ = (round, pauses);
-    thread::yield_now();
-}
-
 /// Pads and aligns a value to its own cache line (128 bytes covers the
 /// adjacent-line prefetcher on x86_64 and the 128-byte lines of Apple
 /// silicon), so counters written by different threads do not false-share.

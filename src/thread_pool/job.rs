@@ -215,7 +215,11 @@ impl<T> TaskCell<T> {
             if self.is_finished() {
                 return;
             }
-            crate::sync::pause_then_yield(round, SPIN_PAUSES);
+            if round < SPIN_PAUSES {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 }
