@@ -1,13 +1,12 @@
 //! Configuring a [`ThreadPoolBulkhead`].
 
-use std::sync::Arc;
-
 use super::queue::Queue;
 use super::shared::{total_slots, Counters, Shared, Workers};
+use super::worker::spawn_worker;
 use super::ThreadPoolBulkhead;
 use crate::admission::Slots;
 use crate::error::{check_name, BuildError, BuildErrorKind};
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex};
 
 /// The largest stack a worker may ask for (2^48 bytes): more than any
 /// machine has, and far from where the operating system's page rounding
@@ -164,7 +163,7 @@ impl ThreadPoolBuilder {
         {
             let mut workers = pool.shared.workers.lock();
             for index in 0..threads {
-                if let Err(err) = pool.shared.spawn_worker(&mut workers, index) {
+                if let Err(err) = spawn_worker(&pool.shared, &mut workers, index) {
                     drop(workers);
                     // Stops and joins the threads already started.
                     pool.shutdown();

@@ -1,7 +1,6 @@
 //! [`TaskHandle`]: waits for a task's result, or cancels it while queued.
 
 use std::fmt;
-use std::sync::Arc as StdArc;
 use std::time::{Duration, Instant};
 
 use super::job::{TaskCell, TaskJob};
@@ -32,12 +31,12 @@ use crate::sync::Arc;
 pub struct TaskHandle<T> {
     cell: Arc<TaskCell<T>>,
     /// The pool, so that `cancel` can free the task's slot and count it.
-    pool: StdArc<Shared>,
+    pool: Arc<Shared>,
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
     /// The queue's job for `f` and its handle.
-    pub(crate) fn new<F>(f: F, pool: &StdArc<Shared>) -> (TaskJob<F, T>, Self)
+    pub(crate) fn new<F>(f: F, pool: &Arc<Shared>) -> (TaskJob<F, T>, Self)
     where
         F: FnOnce() -> T + Send + 'static,
     {
@@ -48,7 +47,7 @@ impl<T: Send + 'static> TaskHandle<T> {
         };
         let handle = TaskHandle {
             cell,
-            pool: StdArc::clone(pool),
+            pool: Arc::clone(pool),
         };
         (job, handle)
     }

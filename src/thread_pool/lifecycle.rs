@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::job::Job;
 use super::shared::total_slots;
+use super::worker::spawn_worker;
 use super::ThreadPoolBulkhead;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::sync::Ordering;
@@ -363,7 +364,7 @@ impl ThreadPoolBulkhead {
         let mut result = Ok(());
         while live < threads {
             let index = (0..).find(|i| !workers.indices.contains(i)).unwrap_or(live);
-            if let Err(err) = shared.spawn_worker(&mut workers, index) {
+            if let Err(err) = spawn_worker(shared, &mut workers, index) {
                 result = Err(err);
                 break;
             }

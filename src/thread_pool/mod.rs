@@ -20,13 +20,12 @@ pub use builder::ThreadPoolBuilder;
 pub use handle::TaskHandle;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::admission::Refused;
 use crate::error::{ExecuteError, RejectReason, Rejected};
 use crate::stats::PoolStats;
-use crate::sync::Ordering;
+use crate::sync::{Arc, Ordering};
 use job::{Job, SpawnJob};
 use shared::Shared;
 
@@ -95,9 +94,8 @@ use shared::Shared;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ThreadPoolBulkhead {
-    // `std::sync::Arc`: its address identifies the pool on its own workers
-    // (`Shared::on_own_worker`). Everything inside `Shared` that
-    // synchronises, and every task cell, comes from the `sync` facade.
+    // The facade's `Arc`, like everything inside `Shared` that
+    // synchronises and every task cell: loom checks who drops it last.
     shared: Arc<Shared>,
 }
 

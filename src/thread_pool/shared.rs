@@ -1,14 +1,13 @@
 //! The state a pool's handle and its workers share, and its counters.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use super::job::Job;
 use super::queue::Queue;
 use crate::admission::{Slots, MAX_SLOTS};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::sync::thread::{self, JoinHandle, ThreadId};
-use crate::sync::{AtomicBool, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Condvar, Mutex, Ordering};
 
 /// Pool-wide counters, each on its own cache line: submitters write the
 /// first two, cancellers the third. What workers count per task lives in
@@ -114,7 +113,8 @@ impl Workers {
 /// State shared by the pool handle and its workers.
 pub(crate) struct Shared {
     /// The pool's name; threads are named `{name}-{index}`.
-    pub(crate) name: Arc<str>,
+    /// (`std`'s `Arc`: shared with every `Rejected` this pool hands out.)
+    pub(crate) name: std::sync::Arc<str>,
     /// Admission: `threads + queue_capacity` slots, closed on shutdown.
     pub(crate) slots: Slots,
     /// Admitted work waiting for a worker, in admission order, plus
@@ -164,9 +164,17 @@ pub(crate) fn total_slots(name: &str, threads: usize, queue: usize) -> Result<us
 impl Shared {
     /// Whether the calling thread is one of this pool's workers (so a
     /// call from inside a task can avoid waiting for itself).
+    /// Workers are named `{name}-{index}`: a thread without that prefix
+    /// is answered without the `workers` lock (`execute` asks on every
+    /// call); one with it is checked by id, since other threads may carry
+    /// such a name too.
     pub(crate) fn on_own_worker(&self) -> bool {
-        let me = thread::current().id();
-        self.workers.lock().thread_ids.contains(&me)
+        let me = thread::current();
+        let named_like_ours = me
+            .name()
+            .and_then(|n| n.strip_prefix(&*self.name))
+            .is_some_and(|rest| rest.starts_with('-'));
+        named_like_ours && self.workers.lock().thread_ids.contains(&me.id())
     }
 
     /// Sums the per-worker counters (live and retired).

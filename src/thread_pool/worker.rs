@@ -18,47 +18,44 @@
 //!
 //! [`Work::run`]: super::job::Work::run
 
-use std::sync::Arc;
-
 use super::job::Job;
 use super::shared::{Shared, WorkerCounters, Workers};
 use crate::error::BuildError;
 use crate::sync::thread;
-use crate::sync::{CachePadded, Ordering};
+use crate::sync::{Arc, CachePadded, Ordering};
 
-impl Shared {
-    /// Starts a worker with the given index. Called with `workers` locked.
-    pub(crate) fn spawn_worker(
-        self: &Arc<Self>,
-        workers: &mut Workers,
-        index: usize,
-    ) -> Result<(), BuildError> {
-        #[cfg(test)]
-        if let Some(limit) = self.spawn_limit {
-            if workers.spawned >= limit {
-                return Err(BuildError::spawn(
-                    &self.name,
-                    std::io::Error::new(std::io::ErrorKind::WouldBlock, "thread limit (test hook)"),
-                ));
-            }
+/// Starts a worker of `shared` with the given index. Called with
+/// `workers` locked.
+pub(crate) fn spawn_worker(
+    shared: &Arc<Shared>,
+    workers: &mut Workers,
+    index: usize,
+) -> Result<(), BuildError> {
+    #[cfg(test)]
+    if let Some(limit) = shared.spawn_limit {
+        if workers.spawned >= limit {
+            return Err(BuildError::spawn(
+                &shared.name,
+                std::io::Error::new(std::io::ErrorKind::WouldBlock, "thread limit (test hook)"),
+            ));
         }
-        let mut builder = thread::Builder::new().name(format!("{}-{}", self.name, index));
-        if let Some(size) = self.stack_size {
-            builder = builder.stack_size(size);
-        }
-        let shared = Arc::clone(self);
-        let counters = Arc::new(CachePadded(WorkerCounters::default()));
-        let mine = Arc::clone(&counters);
-        let handle = builder
-            .spawn(move || worker_loop(shared, index, mine))
-            .map_err(|e| BuildError::spawn(&self.name, e))?;
-        workers.counters.push((index, counters));
-        workers.spawned += 1;
-        workers.indices.insert(index);
-        workers.handles.retain(|h| !h.is_finished());
-        workers.handles.push(handle);
-        Ok(())
     }
+    let mut builder = thread::Builder::new().name(format!("{}-{}", shared.name, index));
+    if let Some(size) = shared.stack_size {
+        builder = builder.stack_size(size);
+    }
+    let for_worker = Arc::clone(shared);
+    let counters = Arc::new(CachePadded(WorkerCounters::default()));
+    let mine = Arc::clone(&counters);
+    let handle = builder
+        .spawn(move || worker_loop(for_worker, index, mine))
+        .map_err(|e| BuildError::spawn(&shared.name, e))?;
+    workers.counters.push((index, counters));
+    workers.spawned += 1;
+    workers.indices.insert(index);
+    workers.handles.retain(|h| !h.is_finished());
+    workers.handles.push(handle);
+    Ok(())
 }
 
 /// The loop every worker thread runs.
