@@ -365,7 +365,7 @@ impl SemaphoreBulkhead {
                 // Relaxed: a statistic.
                 self.rejected.fetch_add(1, Ordering::Relaxed);
                 Err(match (refused, wait) {
-                    (Refused::Closed, _) => RejectReason::ShutDown, // never closed today
+                    (Refused::Closed, _) => RejectReason::ShutDown, // see `close`
                     (Refused::Full, false) => RejectReason::Full,
                     (Refused::Full, true) => RejectReason::Timeout,
                 })
@@ -584,6 +584,24 @@ impl SemaphoreBulkhead {
         OwnedPermit {
             bulkhead: std::sync::Arc::clone(self),
         }
+    }
+
+    /// Stops admitting for good: every later acquire, and every caller
+    /// waiting for a permit now, is refused with
+    /// [`RejectReason::ShutDown`]; permits held are released as usual.
+    /// Only for semaphores that are not fair (a fair one's waiters sleep
+    /// on their own queue, which closing does not wake): the
+    /// [`ProcessBulkhead`](crate::ProcessBulkhead)'s admission.
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    pub(crate) fn close(&self) {
+        debug_assert!(self.fair.is_none(), "a fair semaphore cannot be closed");
+        self.slots.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.slots.snapshot().closed
     }
 
     /// Changes the limit of concurrent calls, live. Returns at once.

@@ -25,11 +25,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::compartment::Compartment;
-use crate::error::{BuildError, RejectReason};
+use crate::error::BuildError;
 use crate::registry::Registry;
 use crate::semaphore::{Permit, SemaphoreBulkhead};
 use crate::stats::{BulkheadStats, ProcessStats};
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 
 mod builder;
 mod child;
@@ -103,7 +103,8 @@ use limits::Limits;
 /// ```
 pub struct ProcessBulkhead {
     /// Decides who may run: its slot counter holds the places taken, its
-    /// `max_wait` how long a run waits for one. Its name is the bulkhead's.
+    /// `max_wait` how long a run waits for one, its closed bit whether the
+    /// bulkhead was shut down. Its name is the bulkhead's. Never fair.
     admission: SemaphoreBulkhead,
     /// The wall-clock limit of a run. Fixed at build time.
     timeout: Option<Duration>,
@@ -111,8 +112,6 @@ pub struct ProcessBulkhead {
     limits: Limits,
     /// Bytes kept of each of stdout and stderr. Fixed at build time.
     output_limit: usize,
-    /// Set by `shutdown`; read by every run before and after admission.
-    shut_down: AtomicBool,
     /// Outcome counters: each written once per run by the running caller,
     /// read by `stats()`.
     counters: Counters,
@@ -126,9 +125,6 @@ struct Counters {
     failed: AtomicUsize,
     timed_out: AtomicUsize,
     spawn_failed: AtomicUsize,
-    /// Runs refused because the bulkhead was shut down (the admission
-    /// counts the other refusals).
-    refused_shut_down: AtomicUsize,
 }
 
 impl Counters {
@@ -174,7 +170,6 @@ impl ProcessBulkhead {
             timeout,
             limits,
             output_limit,
-            shut_down: AtomicBool::new(false),
             counters: Counters::default(),
         }
     }
@@ -345,29 +340,13 @@ impl ProcessBulkhead {
 
     /// Takes a place, as configured: at once or within `max_wait`.
     fn admit(&self) -> Result<Permit<'_>, ProcessError> {
-        let refuse_shut_down = || {
-            Counters::bump(&self.counters.refused_shut_down);
-            ProcessError::Rejected(RejectReason::ShutDown)
-        };
-        // Relaxed: the flag publishes no data; a run racing `shutdown` may
-        // go either way, and one that starts after it has returned (and
-        // synchronised with it) sees it.
-        if self.shut_down.load(Ordering::Relaxed) {
-            return Err(refuse_shut_down());
-        }
         let max_wait = self.admission.max_wait();
-        let permit = if max_wait.is_zero() {
+        if max_wait.is_zero() {
             self.admission.try_acquire()
         } else {
             self.admission.acquire_timeout(max_wait)
         }
-        .map_err(|rejected| ProcessError::Rejected(rejected.reason()))?;
-        // Relaxed: as above. Checked again for a caller that waited for its
-        // place across a shutdown.
-        if self.shut_down.load(Ordering::Relaxed) {
-            return Err(refuse_shut_down());
-        }
-        Ok(permit)
+        .map_err(|rejected| ProcessError::Rejected(rejected.reason()))
     }
 
     /// Counts a finished run and shapes its result.
@@ -415,8 +394,10 @@ impl ProcessBulkhead {
         self.admission.set_max_concurrent(max_concurrent);
     }
 
-    /// Stops admitting: every later run is refused with
-    /// [`RejectReason::ShutDown`]. Runs in progress go on to their end;
+    /// Stops admitting: every later run, and every run still waiting for a
+    /// place, is refused with
+    /// [`RejectReason::ShutDown`](crate::RejectReason::ShutDown). Runs in
+    /// progress go on to their end;
     /// this returns at once. Permanent.
     ///
     /// # Examples
@@ -433,8 +414,7 @@ impl ProcessBulkhead {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn shutdown(&self) {
-        // Relaxed: see `admit`.
-        self.shut_down.store(true, Ordering::Relaxed);
+        self.admission.close();
     }
 
     /// Whether [`shutdown`](Self::shutdown) has been called.
@@ -447,8 +427,7 @@ impl ProcessBulkhead {
     /// # Ok::<(), bulkheads::BuildError>(())
     /// ```
     pub fn is_shut_down(&self) -> bool {
-        // Relaxed: see `admit`.
-        self.shut_down.load(Ordering::Relaxed)
+        self.admission.is_closed()
     }
 
     /// A snapshot of the limit and counters. Cheap: a few atomic loads and
@@ -479,7 +458,7 @@ impl ProcessBulkhead {
             failed: Counters::read(&c.failed),
             timed_out: Counters::read(&c.timed_out),
             spawn_failed: Counters::read(&c.spawn_failed),
-            rejected: admission.rejected + Counters::read(&c.refused_shut_down),
+            rejected: admission.rejected,
         }
     }
 }
