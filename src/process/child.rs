@@ -8,7 +8,7 @@
 //!    (`process-wrap`'s `ProcessGroup`), with its limits set between fork
 //!    and exec ([`Limits::apply`]). The child goes into a [`Group`] guard
 //!    at once.
-//! 2. Two reusable helper threads ([`helpers`](super::helpers)) read
+//! 2. Two reader threads, started for the run, read
 //!    stdout and stderr at the same time, each keeping at most
 //!    `output_limit` bytes and dropping the rest, and send what they kept
 //!    back when their pipe ends. Reading both pipes at once is what keeps
@@ -36,7 +36,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use process_wrap::std::{ProcessGroup, StdChildWrapper, StdCommandWrap};
 
-use super::helpers;
 use super::limits::Limits;
 
 /// The first interval between two checks on a child whose pipes are quiet.
@@ -96,7 +95,7 @@ enum Stream {
 }
 
 /// Runs `command` to its end as `plan` says. `started` is called once the
-/// child and its helpers are up.
+/// child and its reader threads are up.
 ///
 /// # Errors
 ///
@@ -158,21 +157,29 @@ pub(crate) fn run(
     }
 }
 
-/// Hands `pipe` to a helper that reads it to its end, keeping the first
-/// `limit` bytes, and sends them on `done`.
+/// A reader thread's stack: its read buffer is on the heap.
+const READER_STACK: usize = 64 * 1024;
+
+/// Starts a thread that reads `pipe` to its end, keeping the first `limit`
+/// bytes, and sends them on `done`. The thread ends when the pipe closes
+/// (the child's group exited or was killed).
 fn read_on_helper(
     mut pipe: impl Read + Send + 'static,
     stream: Stream,
     limit: usize,
     done: Sender<(Stream, Captured)>,
 ) -> io::Result<()> {
-    helpers::spawn(Box::new(move || {
-        let captured = read_capped(&mut pipe, limit);
-        // Closed at once, not when the helper takes its next job.
-        drop(pipe);
-        // The caller may have gone (it unwound); the output has no reader.
-        let _ = done.send((stream, captured));
-    }))
+    std::thread::Builder::new()
+        .name("bulkheads-process-io".into())
+        .stack_size(READER_STACK)
+        .spawn(move || {
+            let captured = read_capped(&mut pipe, limit);
+            drop(pipe);
+            // The caller may have gone (it unwound); the output has no
+            // reader.
+            let _ = done.send((stream, captured));
+        })
+        .map(drop)
 }
 
 /// Reads `pipe` to its end, keeping the first `limit` bytes.

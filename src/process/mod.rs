@@ -34,7 +34,6 @@ use crate::sync::{AtomicUsize, Ordering};
 mod builder;
 mod child;
 mod error;
-mod helpers;
 mod limits;
 
 pub use builder::ProcessBuilder;
@@ -60,10 +59,9 @@ use limits::Limits;
 ///   writes the bytes to its stdin and closes it. stdout and stderr are
 ///   read at the same time while the child runs, so a child that fills one
 ///   pipe never deadlocks; beyond `output_limit` bytes each, output is read
-///   and dropped. The pipes are read by helper threads shared by every
-///   process bulkhead, which stay for the next run and leave after a few
-///   seconds idle. Whatever the `Command` was told about its standard
-///   streams is replaced.
+///   and dropped. Each run reads its pipes on two threads of its own.
+///   Whatever the `Command` was told about its standard streams is
+///   replaced.
 /// * **Nothing outlives the call.** The child leads a process group of its
 ///   own. When the timeout passes, the whole group is killed with
 ///   `SIGKILL` and the child reaped; when the child exits, whatever it left
