@@ -363,7 +363,9 @@ impl ThreadPoolBulkhead {
         let mut live = old + taken_back;
         let mut result = Ok(());
         while live < threads {
-            let index = (0..).find(|i| !workers.indices.contains(i)).unwrap_or(live);
+            let index = (0..)
+                .find(|i| workers.counters.iter().all(|(used, _)| used != i))
+                .unwrap_or(live);
             if let Err(err) = spawn_worker(shared, &mut workers, index) {
                 result = Err(err);
                 break;

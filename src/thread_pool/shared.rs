@@ -1,7 +1,5 @@
 //! The state a pool's handle and its workers share, and its counters.
 
-use std::collections::BTreeSet;
-
 use super::job::Job;
 use super::queue::Queue;
 use crate::admission::{Slots, MAX_SLOTS};
@@ -75,18 +73,18 @@ pub(crate) struct Workers {
     /// Join handles of every worker started and not yet joined (retired
     /// workers' handles are pruned when finished).
     pub(crate) handles: Vec<JoinHandle<()>>,
-    /// The counters of every worker not retired, by thread index.
+    /// The counters of every worker not retired, by thread index (the
+    /// indices in use, so names stay `{name}-0 .. {name}-(n-1)`).
     pub(crate) counters: Vec<(usize, Arc<CachePadded<WorkerCounters>>)>,
     /// What retired workers counted, folded in when they retired.
     pub(crate) retired: WorkerTotals,
-    /// Thread indices in use, so names stay `{name}-0 .. {name}-(n-1)`.
-    pub(crate) indices: BTreeSet<usize>,
     /// The ids of the worker threads running now; each worker adds its own
     /// before it takes a job and removes it when it leaves.
     pub(crate) thread_ids: Vec<ThreadId>,
     /// Retire tokens sent and not yet honoured.
     pub(crate) pending_retire: usize,
     /// Worker threads started so far (for the spawn-failure test hook).
+    #[cfg(test)]
     pub(crate) spawned: usize,
     /// A shutdown is joining the workers.
     pub(crate) joining: bool,
@@ -100,9 +98,9 @@ impl Workers {
             handles: Vec::with_capacity(threads),
             counters: Vec::with_capacity(threads),
             retired: WorkerTotals::default(),
-            indices: BTreeSet::new(),
             thread_ids: Vec::with_capacity(threads),
             pending_retire: 0,
+            #[cfg(test)]
             spawned: 0,
             joining: false,
             terminated: false,
