@@ -24,7 +24,7 @@ use crate::stats::BulkheadStats;
 /// assert_eq!(all[1].stats().limit(), 5);
 /// # Ok::<(), bulkheads::BuildError>(())
 /// ```
-pub trait Compartment: Send + Sync + 'static {
+pub trait Compartment: std::any::Any + Send + Sync {
     /// The compartment's name, as given to its builder.
     fn name(&self) -> &str;
 

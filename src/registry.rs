@@ -13,13 +13,11 @@ use crate::stats::BulkheadStats;
 use crate::sync::Mutex;
 use crate::thread_pool::{ThreadPoolBuilder, ThreadPoolBulkhead};
 
-/// One registered bulkhead, of any kind: the same `Arc` seen twice, once
-/// as a compartment (for stats and shutdown) and once as `Any` (to hand it
-/// back as its own type), and what the compartments it replaced counted.
+/// One registered bulkhead, of any kind (handed back as its own type by
+/// upcasting to `Any`), and what the compartments it replaced counted.
 #[derive(Clone)]
 struct Entry {
     compartment: Arc<dyn Compartment>,
-    any: Arc<dyn Any + Send + Sync>,
     /// Compartments this name held before, replaced and still shutting
     /// down: their stats are read live. Written by `replace`.
     retiring: Vec<Arc<dyn Compartment>>,
@@ -31,8 +29,7 @@ struct Entry {
 impl Entry {
     fn new<K: Compartment>(this: Arc<K>) -> Self {
         Entry {
-            compartment: Arc::clone(&this) as Arc<dyn Compartment>,
-            any: this,
+            compartment: this,
             retiring: Vec::new(),
             retired: None,
         }
@@ -52,8 +49,8 @@ impl Entry {
 
     /// The bulkhead as a `K`, or a kind conflict when it is another kind.
     fn of<K: Compartment>(&self, name: &str) -> Result<Arc<K>, BuildError> {
-        Arc::clone(&self.any)
-            .downcast::<K>()
+        let any: Arc<dyn Any + Send + Sync> = self.compartment.clone();
+        any.downcast::<K>()
             .map_err(|_| BuildError::new(BuildErrorKind::KindConflict, name))
     }
 }
