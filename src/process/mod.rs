@@ -51,8 +51,8 @@ use limits::Limits;
 /// [`ThreadPoolBulkhead`](crate::ThreadPoolBulkhead).
 ///
 /// * **Admission.** When `max_concurrent` children are running, a run is
-///   refused at once ([`RejectReason::Full`]) or, with a `max_wait`, after
-///   waiting that long for a place ([`RejectReason::Timeout`]); nothing is
+///   refused at once ([`RejectReason::Full`](crate::RejectReason::Full)) or, with a `max_wait`, after
+///   waiting that long for a place ([`RejectReason::Timeout`](crate::RejectReason::Timeout)); nothing is
 ///   started. A limit of 0 refuses every run until raised.
 /// * **Standard streams.** [`run`](Self::run) gives the child a null stdin
 ///   (never the caller's terminal); [`run_with_input`](Self::run_with_input)
@@ -395,8 +395,7 @@ impl ProcessBulkhead {
     /// Stops admitting: every later run, and every run still waiting for a
     /// place, is refused with
     /// [`RejectReason::ShutDown`](crate::RejectReason::ShutDown). Runs in
-    /// progress go on to their end;
-    /// this returns at once. Permanent.
+    /// progress go on to their end; this returns at once. Permanent.
     ///
     /// # Examples
     ///
