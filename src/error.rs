@@ -697,6 +697,8 @@ pub enum BuildErrorKind {
     ZeroWindow,
     /// A policy's operation `timeout` was set to zero.
     ZeroTimeout,
+    /// A policy's `slow_call_threshold` was zero (every call would be slow).
+    ZeroSlowCallThreshold,
 }
 
 /// An invalid bulkhead configuration, or a worker thread the operating
@@ -875,6 +877,10 @@ impl fmt::Display for BuildError {
             BuildErrorKind::ZeroTimeout => write!(
                 f,
                 "policy `{name}`: an operation timeout of zero would fail every pool call; set a positive timeout or none"
+            ),
+            BuildErrorKind::ZeroSlowCallThreshold => write!(
+                f,
+                "policy `{name}`: a slow_call_threshold of zero makes every call slow; 5s is the default"
             ),
         }
     }

@@ -3,14 +3,14 @@
 //! concurrency. Time comes from a ManualClock: no sleeps, no timing.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bulkheads::{
-    BuildErrorKind, Fallback, FallbackStrategy, ManualClock, Policy, PolicyBuilder, PolicyConfig,
-    PolicyError, RejectReason, SemaphoreBulkhead, State, ThreadPoolBulkhead,
+    BuildErrorKind, Clock, Fallback, FallbackStrategy, ManualClock, Policy, PolicyBuilder,
+    PolicyConfig, PolicyError, RejectReason, SemaphoreBulkhead, State, ThreadPoolBulkhead,
 };
 
 const RECOVERY: Duration = Duration::from_secs(60);
@@ -493,6 +493,10 @@ fn invalid_settings_are_build_errors() {
     );
     assert_eq!(kind(b().window(Duration::ZERO)), BuildErrorKind::ZeroWindow);
     assert_eq!(
+        kind(b().slow_call_threshold(Duration::ZERO)),
+        BuildErrorKind::ZeroSlowCallThreshold
+    );
+    assert_eq!(
         kind(b().timeout(Duration::ZERO)),
         BuildErrorKind::ZeroTimeout
     );
@@ -505,11 +509,11 @@ fn eight_threads_keep_the_counts_exact() {
     const THREADS: usize = 8;
     const CALLS: usize = 2_000;
     // Nothing can open the gate: every call is counted.
-    let (policy, _clock) = manual(
+    let (policy, clock) = manual(
         Policy::builder("search")
             .error_count_threshold(usize::MAX)
             .minimum_calls(usize::MAX)
-            .slow_call_threshold(Duration::ZERO), // every call is slow
+            .slow_call_threshold(Duration::from_nanos(1)),
     );
     let barrier = Barrier::new(THREADS);
     thread::scope(|s| {
@@ -517,7 +521,14 @@ fn eight_threads_keep_the_counts_exact() {
             s.spawn(|| {
                 barrier.wait();
                 for i in 0..CALLS {
-                    let _ = policy.call(|| if i % 4 == 0 { Err(()) } else { Ok(()) });
+                    let _ = policy.call(|| {
+                        clock.advance(Duration::from_nanos(1)); // every call is slow
+                        if i % 4 == 0 {
+                            Err(())
+                        } else {
+                            Ok(())
+                        }
+                    });
                 }
             });
         }
@@ -615,6 +626,135 @@ fn a_call_let_through_while_closed_changes_nothing_once_the_gate_moved_on() {
         "the late failure reopened nothing"
     );
     assert_eq!(policy.health().times_opened, 1);
+}
+
+#[test]
+fn a_call_let_through_in_an_earlier_closed_state_is_not_in_the_fresh_window() {
+    let (policy, clock) = manual(
+        Policy::builder("search")
+            .error_count_threshold(2)
+            .half_open_calls(1)
+            .minimum_calls(1000),
+    );
+    let late = policy.call(|| {
+        fail(&policy).unwrap_err();
+        fail(&policy).unwrap_err();
+        assert_eq!(policy.state(), State::Open);
+        clock.advance(RECOVERY);
+        ok(&policy).unwrap(); // the one probe passes: closed, fresh window
+        assert_eq!(policy.state(), State::Closed);
+        Err::<(), _>("late failure from the first closed state")
+    });
+    assert!(matches!(late, Err(PolicyError::Failed(_))));
+    let h = policy.health();
+    assert_eq!((h.calls, h.failures), (0, 0), "the fresh window is empty");
+    fail(&policy).unwrap_err();
+    assert_eq!(
+        policy.state(),
+        State::Closed,
+        "one failure in the fresh window is below the error count of 2"
+    );
+    fail(&policy).unwrap_err();
+    assert_eq!(policy.state(), State::Open);
+}
+
+/// A clock whose next reading, once armed, is taken and then held back
+/// until released: what a thread preempted between reading the clock and
+/// recording its call looks like.
+#[derive(Debug)]
+struct HeldClock {
+    time: ManualClock,
+    armed: AtomicBool,
+    taken: Mutex<mpsc::Sender<()>>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+impl Clock for HeldClock {
+    fn now(&self) -> Instant {
+        let t = self.time.now();
+        if self.armed.swap(false, Ordering::SeqCst) {
+            self.taken.lock().unwrap().send(()).unwrap();
+            self.release.lock().unwrap().recv().unwrap();
+        }
+        t
+    }
+}
+
+/// A policy on a `HeldClock` (10 s window), and a thread that has read the
+/// clock at the end of a failed call and waits to record it: returns the
+/// policy, the clock, the sender that lets the thread go on, and the thread.
+fn preempted_failure(
+    builder: PolicyBuilder,
+) -> (
+    Arc<Policy>,
+    Arc<HeldClock>,
+    mpsc::Sender<()>,
+    thread::JoinHandle<()>,
+) {
+    let (taken_tx, taken) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let clock = Arc::new(HeldClock {
+        time: ManualClock::new(),
+        armed: AtomicBool::new(false),
+        taken: Mutex::new(taken_tx),
+        release: Mutex::new(release_rx),
+    });
+    let policy = Arc::new(
+        builder
+            .window(Duration::from_secs(10))
+            .minimum_calls(usize::MAX)
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+    );
+    let late = {
+        let (policy, clock) = (policy.clone(), clock.clone());
+        thread::spawn(move || {
+            let r = policy.call(|| {
+                clock.armed.store(true, Ordering::SeqCst);
+                Err::<(), _>("preempted")
+            });
+            assert!(r.is_err());
+        })
+    };
+    taken.recv().unwrap(); // it has read the clock and is held
+    (policy, clock, release, late)
+}
+
+#[test]
+fn a_recorder_preempted_for_a_window_never_erases_current_counts() {
+    let (policy, clock, release, late) =
+        preempted_failure(Policy::builder("search").error_count_threshold(6));
+    clock.time.advance(Duration::from_secs(10)); // a window on: the same bucket
+    for _ in 0..5 {
+        fail(&policy).unwrap_err();
+    }
+    release.send(()).unwrap();
+    late.join().unwrap();
+    assert_eq!(
+        policy.health().failures,
+        5,
+        "the late call is outside the window and erased nothing"
+    );
+    fail(&policy).unwrap_err();
+    assert_eq!(policy.state(), State::Open, "the sixth failure opens it");
+}
+
+#[test]
+fn a_recorder_whose_reading_lags_still_sees_a_later_call_in_the_window() {
+    let (policy, clock, release, late) =
+        preempted_failure(Policy::builder("search").error_count_threshold(2));
+    clock.time.advance(Duration::from_secs(1)); // the next bucket
+    fail(&policy).unwrap_err();
+    assert_eq!(policy.state(), State::Closed, "one failure so far");
+    release.send(()).unwrap();
+    late.join().unwrap();
+    let h = policy.health();
+    assert_eq!(
+        (h.failures, h.state),
+        (2, State::Open),
+        "the late failure makes two in the window: it opens the gate"
+    );
 }
 
 #[test]

@@ -94,6 +94,58 @@ fn a_racing_success_and_failure_decide_minimum_calls_exactly() {
     });
 }
 
+/// A failure whose clock reading lags a racing one's by a bucket (the
+/// model's clock moves between them, or not): both are in the window, so
+/// whichever records last sees two failures and opens the gate, once.
+#[test]
+fn a_recorder_lagging_by_a_bucket_still_sees_the_later_failure() {
+    loom::model(|| {
+        let (p, clock) = policy(
+            Policy::builder("m")
+                .window(Duration::from_secs(2)) // two buckets of 1 s under loom
+                .minimum_calls(usize::MAX)
+                .error_count_threshold(2),
+        );
+        let other = {
+            let p = p.clone();
+            thread::spawn(move || fail(&p))
+        };
+        clock.advance(Duration::from_secs(1));
+        assert!(fail(&p).is_err());
+        assert!(other.join().unwrap().is_err());
+        let h = p.health();
+        assert_eq!((h.state, h.failures, h.times_opened), (State::Open, 2, 1));
+    });
+}
+
+/// A failure whose clock reading may lag a whole window (the same bucket,
+/// one period older) never erases the current failure: either both are in
+/// the window and the gate opens, or only the current one is and it stays
+/// closed.
+#[test]
+fn a_recorder_lagging_by_a_window_erases_nothing() {
+    loom::model(|| {
+        let (p, clock) = policy(
+            Policy::builder("m")
+                .window(Duration::from_secs(2))
+                .minimum_calls(usize::MAX)
+                .error_count_threshold(2),
+        );
+        let other = {
+            let p = p.clone();
+            thread::spawn(move || fail(&p))
+        };
+        clock.advance(Duration::from_secs(2));
+        assert!(fail(&p).is_err());
+        assert!(other.join().unwrap().is_err());
+        let h = p.health();
+        assert!(
+            matches!((h.state, h.failures), (State::Open, 2) | (State::Closed, 1)),
+            "{h}"
+        );
+    });
+}
+
 /// Three callers arrive after recovery with `half_open_calls(2)`: never
 /// more than two probes run at once, and after all have ended the gate is
 /// closed, opened only the once.
@@ -153,9 +205,12 @@ fn a_failing_probe_wins_over_a_passing_one() {
         assert!(!matches!(mine, Ok(())));
         let h = p.health();
         assert_eq!((h.state, h.times_opened), (State::Open, 2));
-        // Whoever came second was either a probe or refused, never run
-        // as an ordinary call.
+        // The passing call was a probe or refused, never an ordinary call
+        // of a closed gate: probes are not counted in the window, and the
+        // failure that opened the gate has slid out of it during recovery,
+        // so the window is empty.
         assert!(matches!(theirs, Ok(()) | Err(PolicyError::Open)));
+        assert_eq!(h.calls, 0);
     });
 }
 

@@ -12,34 +12,47 @@
 //! * The window is a ring of [`BUCKETS`] buckets, each covering
 //!   `window / BUCKETS` of time. Each bucket counts its calls by outcome —
 //!   quick success, quick failure, slow success, slow failure — in four
-//!   words `tag (32 bits) | count (32 bits)`, where the tag is the bucket's
-//!   epoch (time since the policy was built, in bucket lengths). A call is
-//!   one `fetch_add` on exactly one word, so a reader never sees half a
-//!   call (a failure without its call would overstate the rate). The
-//!   recorder looks at the tag it got back: the right epoch means done; an
-//!   old epoch means the bucket is stale and is renewed with a
-//!   compare-and-swap. Readers count only words whose tag lies in the
-//!   window, so old buckets never need sweeping.
-//! * `bad_epoch` remembers the latest epoch with a failure or a slow call.
+//!   words `tag (32 bits) | count (32 bits)`. The tag is the bucket's
+//!   *period*: its epoch (time since the policy was built, in bucket
+//!   lengths) plus `BUCKETS` × the generation of the Closed state the call
+//!   was let through in. Closed states have generations at least three
+//!   apart, so each one's periods lie at least three windows beyond those
+//!   of every earlier Closed state: closing starts a fresh window without
+//!   clearing anything, and a call let through under an earlier Closed
+//!   state that ends late is counted where no current window reads it.
+//! * A call is one compare-and-swap on exactly one word, so a reader never
+//!   sees half a call (a failure without its call would overstate the
+//!   rate). The word's tag decides: the recorder's own period adds one; an
+//!   older period means the bucket is stale and is renewed at 1; a newer
+//!   one means the recorder read its clock so long ago (it was preempted)
+//!   that its bucket has moved on, and the call, outside every current
+//!   window, is dropped rather than added to a newer period's count.
+//!   Readers count only words whose tag lies in the window, so old buckets
+//!   never need sweeping.
+//! * `bad_epoch` remembers the latest period with a failure or a slow call.
 //!   Every recorder passes through it with one read-modify-write (AcqRel)
 //!   after counting its call; that is the handshake that makes verdicts
 //!   exact. Of two racing recorders, the later one in `bad_epoch`'s order
 //!   sees the other's call; a quick success that comes later sees the
 //!   failure's mark and evaluates, one that comes earlier is seen by the
-//!   failure's evaluation. When no failure or slow call is in the window, a
-//!   quick success cannot open the gate and stops there: the healthy hot
-//!   path is a load of `state`, a `fetch_add` and a `fetch_or`, no lock.
+//!   failure's evaluation. An evaluation reads the window ending at the
+//!   newest period among the words (if that is ahead of the recorder's
+//!   own, by less than a window), so a recorder whose clock reading lags a
+//!   racing one's still counts that one's call. When no failure or slow
+//!   call is in the window, a quick success cannot open the gate and stops
+//!   there: the healthy hot path is a load of `state`, a compare-and-swap
+//!   and a `fetch_or`, no lock.
 //! * Everything else — opening, the half-open probes, closing — happens
 //!   under `lock`. Those are rare, and serialising them makes "exactly one
 //!   caller opens it" and "exactly `half_open_calls` probes" plain to see.
 //!
-//! A call that finishes around a transition can land in the neighbouring
-//! window (its recording raced the change); it can never cause a second
+//! A call that finishes around a transition is counted in the window of
+//! the state it was let through in; it can never cause a second
 //! transition, because every transition re-checks the generation.
 //!
-//! Counts in one bucket wrap after 2^32 calls, and a bucket left untouched
-//! for exactly a multiple of 2^32 epochs could be mistaken for a current
-//! one; at the default 6 s per bucket that is centuries.
+//! A count in one bucket stops at 2^32 − 1 calls. Tags compare modulo
+//! 2^32: a bucket left untouched for about 2^31 periods could be mistaken
+//! for a current one; at the default 6 s per bucket that is centuries.
 
 use std::time::Duration;
 
@@ -137,7 +150,7 @@ impl Thresholds {
 struct Bucket {
     /// Outcome words, indexed by [`Outcome::index`]: quick success, quick
     /// failure, slow success, slow failure. Written by recorders, read by
-    /// evaluators and `health`, cleared under the lock on closing.
+    /// evaluators and `health`.
     counts: [AtomicU64; 4],
 }
 
@@ -149,44 +162,44 @@ impl Bucket {
     }
 }
 
-/// Adds one to `word` for `epoch`, renewing the word if it still holds an
-/// older epoch.
-fn bump(word: &AtomicU64, epoch: u64) {
-    let tag = u64::from(tag(epoch));
-    // Relaxed here and in the renewal below: a single word, so coherence
+/// Whether tag `a` is a later period than tag `b` (modulo 2^32).
+fn is_later(a: u32, b: u32) -> bool {
+    // Reinterpreting the wrapped difference as signed is the point.
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// Counts one call of period `period` in `word`: adds one if the word holds
+/// that period, renews it at 1 if it holds an older one. Returns `false`,
+/// counting nothing, if the word already holds a later period (the call is
+/// outside every window still read).
+fn bump(word: &AtomicU64, period: u64) -> bool {
+    let tag = tag(period);
+    // Relaxed here and in the exchange below: a single word, so coherence
     // alone keeps the count exact; what other threads may see of it is
     // ordered by the recorder's AcqRel pass through `bad_epoch` after.
-    let old = word.fetch_add(1, Ordering::Relaxed);
-    if old >> TAG_SHIFT == tag {
-        return;
-    }
-    // The word held an older epoch: the one just added went into a count
-    // nobody reads. Start the bucket over at 1 for this epoch, unless a
-    // racing recorder already did (then add to its count).
     let mut current = word.load(Ordering::Relaxed);
     loop {
-        if current >> TAG_SHIFT == tag {
-            word.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        match word.compare_exchange_weak(
-            current,
-            (tag << TAG_SHIFT) | 1,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => return,
+        let held = (current >> TAG_SHIFT) as u32;
+        let next = if held == tag {
+            if current & COUNT_MASK == COUNT_MASK {
+                return true; // full: the count stays at its maximum
+            }
+            current + 1
+        } else if is_later(held, tag) {
+            return false;
+        } else {
+            (u64::from(tag) << TAG_SHIFT) | 1
+        };
+        match word.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return true,
             Err(now) => current = now,
         }
     }
 }
 
-/// The count in `word` if its tag lies in the window ending at `epoch`.
-fn count_in_window(word: &AtomicU64, epoch: u64) -> u64 {
-    // Relaxed: the reader already synchronised with the recorders it must
-    // see through `bad_epoch` (see `Gate::record_closed`).
-    let value = word.load(Ordering::Relaxed);
-    let age = tag(epoch).wrapping_sub((value >> TAG_SHIFT) as u32);
+/// The count in `word` if its tag lies in the window ending at period `end`.
+fn count_in_window(value: u64, end: u32) -> u64 {
+    let age = end.wrapping_sub((value >> TAG_SHIFT) as u32);
     if (age as usize) < BUCKETS {
         value & COUNT_MASK
     } else {
@@ -242,13 +255,15 @@ pub(crate) struct Gate {
     /// which probes may pass. Written under `lock` before `state` is set to
     /// Open; read by callers that saw Open.
     open_until: AtomicU64,
-    /// The window's ring. Written by recorders in Closed, cleared under
-    /// `lock` on closing, read by evaluators and `health`.
+    /// The window's ring. Written by recorders in Closed, read by
+    /// evaluators and `health`.
     buckets: [Bucket; BUCKETS],
-    /// 1 + the latest epoch with a failure or slow call; 0 for none since
-    /// the window was last cleared. Raised by recorders, reset under `lock`
-    /// on closing, read by recorders of quick successes.
+    /// 1 + the latest period with a failure or slow call; 0 for none yet.
+    /// Raised by recorders, read by recorders of quick successes.
     bad_epoch: AtomicU64,
+    /// The generation of the latest Closed state, whose window `health`
+    /// reports. Written under `lock` on closing.
+    closed_generation: AtomicU64,
     /// How many times the gate has opened. Written under `lock`, read by
     /// `health`.
     opened: AtomicU64,
@@ -277,6 +292,7 @@ impl Gate {
             open_until: AtomicU64::new(0),
             buckets: std::array::from_fn(|_| Bucket::new()),
             bad_epoch: AtomicU64::new(0),
+            closed_generation: AtomicU64::new(0),
             opened: AtomicU64::new(0),
             lock: Mutex::new(Transitions::default()),
             thresholds,
@@ -341,13 +357,29 @@ impl Gate {
         }
     }
 
-    /// Sums the window ending at `epoch`.
-    fn window(&self, epoch: u64) -> Window {
+    /// Sums the window ending at period `period`, or at the newest period
+    /// among the words if that is later by less than a window (a racing
+    /// recorder read its clock after this caller did).
+    fn window(&self, period: u64) -> Window {
+        // Relaxed: the caller already synchronised with the recorders it
+        // must see through `bad_epoch` (see `record_closed`).
+        let words: [[u64; 4]; BUCKETS] = std::array::from_fn(|i| {
+            std::array::from_fn(|j| self.buckets[i].counts[j].load(Ordering::Relaxed))
+        });
+        let own = tag(period);
+        let end = words
+            .iter()
+            .flatten()
+            .map(|&value| (value >> TAG_SHIFT) as u32)
+            .filter(|&held| is_later(held, own) && (held.wrapping_sub(own) as usize) < BUCKETS)
+            .fold(
+                own,
+                |end, held| if is_later(held, end) { held } else { end },
+            );
         let mut w = Window::default();
-        for b in &self.buckets {
-            let count = |i: usize| count_in_window(&b.counts[i], epoch);
-            let (quick_ok, quick_failed, slow_ok, slow_failed) =
-                (count(0), count(1), count(2), count(3));
+        for counts in &words {
+            let [quick_ok, quick_failed, slow_ok, slow_failed] =
+                counts.map(|value| count_in_window(value, end));
             w.calls += quick_ok + quick_failed + slow_ok + slow_failed;
             w.failures += quick_failed + slow_failed;
             w.slow += slow_ok + slow_failed;
@@ -368,12 +400,22 @@ impl Gate {
         w.failures as f64 / calls >= th.failure_rate || w.slow as f64 / calls >= th.slow_call_rate
     }
 
+    /// The period of time `now` in the Closed state of generation
+    /// `generation` (module docs).
+    fn period(&self, now: u64, generation: u64) -> u64 {
+        self.epoch(now)
+            .wrapping_add(generation.wrapping_mul(BUCKETS as u64))
+    }
+
     /// Records a call admitted in Closed, and opens the gate if the window
     /// now calls for it.
     fn record_closed(&self, admitted_under: u64, outcome: Outcome, now: u64) {
         let epoch = self.epoch(now);
+        let period = self.period(now, generation(admitted_under));
         let bucket = &self.buckets[(epoch % BUCKETS as u64) as usize];
-        bump(&bucket.counts[outcome.index()], epoch);
+        if !bump(&bucket.counts[outcome.index()], period) {
+            return; // too late for any window still read: nothing to tip
+        }
         // AcqRel, on every recording: the handshake. Release publishes the
         // count just made to whoever passes here later; Acquire makes every
         // count published here earlier visible to the evaluation below.
@@ -381,15 +423,15 @@ impl Gate {
         // and a quick success that skips evaluating was seen by the bad
         // call's evaluation (module docs).
         let bad = if outcome.is_bad() {
-            self.bad_epoch.fetch_max(epoch + 1, Ordering::AcqRel);
-            epoch + 1
+            self.bad_epoch.fetch_max(period + 1, Ordering::AcqRel);
+            period + 1
         } else {
             self.bad_epoch.fetch_or(0, Ordering::AcqRel)
         };
-        if bad == 0 || epoch.saturating_sub(bad - 1) >= BUCKETS as u64 {
+        if bad == 0 || period.saturating_sub(bad - 1) >= BUCKETS as u64 {
             return; // no failure or slow call in the window: nothing to tip
         }
-        if self.verdict(self.window(epoch)) {
+        if self.verdict(self.window(period)) {
             self.open(admitted_under, now);
         }
     }
@@ -433,17 +475,12 @@ impl Gate {
         if t.probes_passed < self.thresholds.half_open_calls {
             return;
         }
-        // A fresh window: every word gets a tag outside any window ending
-        // at or after now, so nothing counted before the close is read.
-        let stale = u64::from(tag(self.epoch(now)).wrapping_sub(BUCKETS as u32)) << TAG_SHIFT;
-        for word in self.buckets.iter().flat_map(|b| &b.counts) {
-            // Relaxed: published by the Release store of `state` below.
-            word.store(stale, Ordering::Relaxed);
-        }
-        // Release: heads a new release sequence for the recorders of the
-        // new window (module docs); published with `state` as well.
-        self.bad_epoch.store(0, Ordering::Release);
-        // Release: publishes the fresh window with the state.
+        // A fresh window: the new Closed state's periods lie beyond every
+        // word written so far (module docs). Relaxed: read by `health`,
+        // ordered by the Release store of `state` below.
+        self.closed_generation
+            .store(generation(admitted_under) + 1, Ordering::Relaxed);
+        // Release: publishes the new state.
         self.state.store(
             pack(CLOSED, generation(admitted_under) + 1),
             Ordering::Release,
@@ -472,7 +509,10 @@ impl Gate {
     /// The state and the window ending at `now`.
     pub(crate) fn health(&self, now: u64) -> Health {
         let state = self.state();
-        let w = self.window(self.epoch(now));
+        // Relaxed: written under the lock before the Release store of the
+        // state it belongs to, which `state()` above acquired.
+        let closed = self.closed_generation.load(Ordering::Relaxed);
+        let w = self.window(self.period(now, closed));
         let rate = |n: u64| {
             if w.calls == 0 {
                 0.0

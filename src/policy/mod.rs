@@ -147,7 +147,9 @@ impl fmt::Display for Health {
 ///   succeed, each in less than `slow_call_threshold`, the gate closes with
 ///   a fresh window; a probe that fails or is slow opens it again.
 /// * A call is counted in the state it was let through in: a call let
-///   through while Closed that ends after the gate opened changes nothing.
+///   through while Closed that ends after the gate opened counts only in
+///   that Closed state's window and causes no transition; after the gate
+///   has closed again it is not in the fresh window.
 ///
 /// The window, slow calls and recovery run on the policy's [`Clock`]; the
 /// operation timeout is real time.
@@ -618,7 +620,8 @@ impl PolicyBuilder {
         self
     }
 
-    /// A call taking `threshold` or longer is slow (default 5 s).
+    /// A call taking `threshold` or longer is slow (default 5 s). Zero is
+    /// refused by [`build`](PolicyBuilder::build): every call would be slow.
     ///
     /// # Examples
     ///
@@ -814,6 +817,7 @@ impl PolicyBuilder {
     /// 0 and at most 1),
     /// [`ZeroErrorCount`](crate::BuildErrorKind::ZeroErrorCount),
     /// [`ZeroHalfOpenCalls`](crate::BuildErrorKind::ZeroHalfOpenCalls),
+    /// [`ZeroSlowCallThreshold`](crate::BuildErrorKind::ZeroSlowCallThreshold),
     /// [`ZeroWindow`](crate::BuildErrorKind::ZeroWindow) or
     /// [`ZeroTimeout`](crate::BuildErrorKind::ZeroTimeout).
     ///

@@ -141,6 +141,9 @@ impl PolicyConfig {
         if self.half_open_calls == 0 {
             return fail(BuildErrorKind::ZeroHalfOpenCalls);
         }
+        if self.slow_call_threshold.is_zero() {
+            return fail(BuildErrorKind::ZeroSlowCallThreshold);
+        }
         if self.window.is_zero() {
             return fail(BuildErrorKind::ZeroWindow);
         }
