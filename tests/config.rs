@@ -284,7 +284,7 @@ struct Bad {
     format: Format,
     text: String,
     kind: ConfigErrorKind,
-    path: &'static str,
+    path: String,
     line: usize,
     column: Option<usize>,
 }
@@ -295,21 +295,21 @@ fn bad(what: &'static str, format: Format, text: impl Into<String>, kind: Config
         format,
         text: text.into(),
         kind,
-        path: "",
+        path: String::new(),
         line: 1,
         column: None,
     }
 }
 
 impl Bad {
-    fn at(mut self, path: &'static str, line: usize, column: usize) -> Bad {
-        self.path = path;
+    fn at(mut self, path: impl Into<String>, line: usize, column: usize) -> Bad {
+        self.path = path.into();
         self.line = line;
         self.column = Some(column);
         self
     }
-    fn on_line(mut self, path: &'static str, line: usize) -> Bad {
-        self.path = path;
+    fn on_line(mut self, path: impl Into<String>, line: usize) -> Bad {
+        self.path = path.into();
         self.line = line;
         self
     }
@@ -353,6 +353,25 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
+    // 40,000 names in just under 1 MiB: four keys and values each, so the
+    // node budget (100,000) is crossed at the 25,000th.
+    let forty_thousand_toml: String = std::iter::once("[bulkheads]\n".to_owned())
+        .chain((0..40_000).map(|i| format!("n{i:05}={{kind=\"semaphore\"}}\n")))
+        .collect();
+    assert!(forty_thousand_toml.len() <= Config::MAX_INPUT_BYTES);
+    let forty_thousand_yaml: String = std::iter::once("bulkheads:\n".to_owned())
+        .chain((0..37_000).map(|i| format!("  n{i:05}: {{kind: semaphore}}\n")))
+        .collect();
+    assert!(forty_thousand_yaml.len() <= Config::MAX_INPUT_BYTES);
+    // 10,000 good names, then one with a misspelt key.
+    let late_typo_toml: String = std::iter::once("[bulkheads]\n".to_owned())
+        .chain((0..10_000).map(|i| format!("n{i:05}={{kind=\"semaphore\"}}\n")))
+        .chain(["n10000={kind=\"semaphore\",max_concurent=1}\n".to_owned()])
+        .collect();
+    let late_typo_yaml: String = std::iter::once("bulkheads:\n".to_owned())
+        .chain((0..10_000).map(|i| format!("  n{i:05}: {{kind: semaphore}}\n")))
+        .chain(["  n10000: {kind: semaphore, max_concurent: 1}\n".to_owned()])
+        .collect();
 
     let cases = [
         bad("negative threads", Yaml, "bulkheads:\n  search:\n    kind: thread_pool\n    threads: -1\n", InvalidValue)
@@ -402,6 +421,8 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         bad("an empty file", Yaml, "", Empty).at("", 1, 1),
         bad("an empty file", Toml, "", Empty).at("", 1, 1),
         bad("only comments", Yaml, "# nothing here\n\n", Empty).at("", 1, 1),
+        bad("a byte order mark", Toml, "\u{feff}bulkhead = 5\n", InvalidValue).at("bulkhead", 1, 12),
+        bad("a byte order mark", Yaml, "\u{feff}bulkhead: 5\n", InvalidValue).at("bulkhead", 1, 11),
         bad("a list at the top", Yaml, "- bulkhead\n", InvalidValue).at("", 1, 1),
         bad("a list for a section", Yaml, "bulkhead:\n  thresholds: [50%, 5s]\n", InvalidValue)
             .at("bulkhead.thresholds", 2, 15),
@@ -413,6 +434,12 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         bad("deep block nesting", Yaml, deep_block, TooComplex)
             .on_line("bulkhead.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a", 33),
         bad("deep nesting", Toml, deep_toml, TooComplex).on_line("bulkhead.thresholds", 2),
+        bad("40,000 names", Toml, forty_thousand_toml, TooComplex).at("bulkheads.n24999", 25_001, 8),
+        bad("37,000 names", Yaml, forty_thousand_yaml, TooComplex).at("bulkheads.n24999", 25_001, 11),
+        bad("a typo after 10,000 names", Toml, late_typo_toml, UnknownKey)
+            .at("bulkheads.n10000.max_concurent", 10_002, 26),
+        bad("a typo after 10,000 names", Yaml, late_typo_yaml, UnknownKey)
+            .at("bulkheads.n10000.max_concurent", 10_002, 29),
         bad("a billion laughs", Yaml, billion_laughs(), TooComplex).on_line("e", 5),
     ];
 

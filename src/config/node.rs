@@ -54,6 +54,21 @@ impl Node {
         }
     }
 
+    /// Where each key of this mapping is written, by name (the first
+    /// place of a name given twice); empty for any other node.
+    pub(crate) fn key_positions(&self) -> HashMap<&str, Option<Position>> {
+        match &self.value {
+            Value::Map(entries) => {
+                let mut positions = HashMap::with_capacity(entries.len());
+                for (key, _) in entries {
+                    positions.entry(key.name.as_str()).or_insert(key.at);
+                }
+                positions
+            }
+            _ => HashMap::new(),
+        }
+    }
+
     /// The key path of the first key or text value below this node that
     /// satisfies `pred`.
     pub(crate) fn path_where(&self, pred: &dyn Fn(&str) -> bool) -> Option<String> {

@@ -7,14 +7,16 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
 use super::error::{ConfigError, ConfigErrorKind, Position};
+use super::lines::Lines;
 use super::node::{join, Key, Node, Value};
 
 /// The deepest nesting of mappings and lists accepted. The schema needs
 /// four levels (`bulkheads.search.thresholds.failure_rate`).
 pub(crate) const MAX_DEPTH: usize = 32;
 
-/// Nodes a YAML document may hold, aliases expanded; a file of thousands
-/// of bulkheads stays far below it.
+/// Keys and values (scalars, lists and mappings, the document's own
+/// included) a document may hold, YAML aliases expanded; a file of
+/// thousands of bulkheads stays below it.
 const MAX_NODES: usize = 100_000;
 
 /// Events YAML aliases may replay in all: what keeps a billion-laughs
@@ -33,7 +35,7 @@ pub(crate) fn check_size(text: &str, limit: usize) -> Result<(), ConfigError> {
             text.len()
         ),
     )
-    .at(Some(Position::of_offset(text, limit))))
+    .at(Some(Lines::new(text).position(limit))))
 }
 
 /// Parses YAML text into a tree.
@@ -146,6 +148,10 @@ fn yaml_error(err: &serde_saphyr::Error) -> ConfigError {
         } => too_complex(format!(
             "the document nests deeper than {MAX_DEPTH} levels; a configuration needs four"
         )),
+        E::Budget {
+            breach: BudgetBreach::Nodes { .. },
+            ..
+        } => too_complex(too_many_nodes()),
         E::Budget { .. } => too_complex(format!(
             "{message}; a configuration file needs far less than this parser's bounds allow"
         )),
@@ -292,9 +298,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 /// Parses TOML text into a tree.
 pub(crate) fn toml(text: &str) -> Result<Node, ConfigError> {
+    let lines = Lines::new(text);
     // The TOML parser bounds its own nesting (at 80 levels).
-    let document = toml::de::DeTable::parse(text).map_err(|err| toml_error(&err, text))?;
-    let at = Some(Position::of_offset(text, document.span().start));
+    let document = toml::de::DeTable::parse(text).map_err(|err| toml_error(&err, text, &lines))?;
+    let at = Some(lines.position(document.span().start));
     let table = document.into_inner();
     if table.is_empty() {
         return Ok(Node {
@@ -302,18 +309,23 @@ pub(crate) fn toml(text: &str) -> Result<Node, ConfigError> {
             at,
         });
     }
+    let mut tree = TomlTree {
+        lines: &lines,
+        nodes: 0,
+    };
+    tree.count("", at)?;
     Ok(Node {
-        value: toml_table(table, text, 1)?,
+        value: tree.table(table, "", 1)?,
         at,
     })
 }
 
-fn toml_error(err: &toml::de::Error, text: &str) -> ConfigError {
+fn toml_error(err: &toml::de::Error, text: &str, lines: &Lines<'_>) -> ConfigError {
     let message = printable(err.message().trim_end());
     let Some(span) = err.span() else {
         return ConfigError::new(ConfigErrorKind::Syntax, message);
     };
-    let at = Some(Position::of_offset(text, span.start));
+    let at = Some(lines.position(span.start));
     let path = printable(&toml_key_path(text, span.clone()).unwrap_or_default());
     if message.contains("recurs") {
         return ConfigError::new(
@@ -378,65 +390,96 @@ fn dotted(keys: &str) -> String {
         .join(".")
 }
 
-fn toml_table(
-    table: toml::de::DeTable<'_>,
-    text: &str,
-    depth: usize,
-) -> Result<Value, ConfigError> {
-    let mut entries = Vec::with_capacity(table.len());
-    for (key, value) in table {
-        let key_at = Some(Position::of_offset(text, key.span().start));
-        let node = toml_node(value, text, depth + 1)?;
-        entries.push((
-            Key {
-                name: key.into_inner().into_owned(),
-                at: key_at,
-            },
-            node,
-        ));
-    }
-    Ok(Value::Map(entries))
+/// The TOML parser's tables as a [`Node`] tree: every key and value
+/// placed, and counted against [`MAX_NODES`] as YAML's are.
+struct TomlTree<'t> {
+    lines: &'t Lines<'t>,
+    /// Keys and values converted so far.
+    nodes: usize,
 }
 
-fn toml_node(
-    value: toml::Spanned<toml::de::DeValue<'_>>,
-    text: &str,
-    depth: usize,
-) -> Result<Node, ConfigError> {
-    use toml::de::DeValue;
-    let at = Some(Position::of_offset(text, value.span().start));
-    if depth > MAX_DEPTH {
-        return Err(ConfigError::new(
-            ConfigErrorKind::TooComplex,
-            format!("nesting deeper than {MAX_DEPTH} levels; a configuration file needs no deep nesting"),
+impl TomlTree<'_> {
+    /// Counts one key or value at `path`, refusing the one past the budget.
+    fn count(&mut self, path: &str, at: Option<Position>) -> Result<(), ConfigError> {
+        self.nodes += 1;
+        if self.nodes <= MAX_NODES {
+            return Ok(());
+        }
+        Err(
+            ConfigError::new(ConfigErrorKind::TooComplex, too_many_nodes())
+                .at_path(path)
+                .at(at),
         )
-        .at(at));
     }
-    let value = match value.into_inner() {
-        DeValue::String(s) => Value::Str(s.into_owned()),
-        DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
-            Ok(n) => Value::Int(n),
-            Err(_) => {
-                return Err(ConfigError::new(
-                    ConfigErrorKind::InvalidValue,
-                    "the number is too large",
-                )
-                .at(at))
-            }
-        },
-        DeValue::Float(f) => match f.as_str().parse::<f64>() {
-            Ok(n) => Value::Float(n),
-            Err(_) => Value::Str(f.as_str().to_owned()),
-        },
-        DeValue::Boolean(b) => Value::Bool(b),
-        DeValue::Datetime(d) => Value::Str(d.to_string()),
-        DeValue::Array(items) => Value::Seq(
-            items
-                .into_iter()
-                .map(|item| toml_node(item, text, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        DeValue::Table(table) => toml_table(table, text, depth)?,
-    };
-    Ok(Node { value, at })
+
+    fn table(
+        &mut self,
+        table: toml::de::DeTable<'_>,
+        path: &str,
+        depth: usize,
+    ) -> Result<Value, ConfigError> {
+        let mut entries = Vec::with_capacity(table.len());
+        for (key, value) in table {
+            let at = Some(self.lines.position(key.span().start));
+            let name = key.into_inner().into_owned();
+            let path = join(path, &name);
+            self.count(&path, at)?;
+            let node = self.node(value, &path, depth + 1)?;
+            entries.push((Key { name, at }, node));
+        }
+        Ok(Value::Map(entries))
+    }
+
+    fn node(
+        &mut self,
+        value: toml::Spanned<toml::de::DeValue<'_>>,
+        path: &str,
+        depth: usize,
+    ) -> Result<Node, ConfigError> {
+        use toml::de::DeValue;
+        let at = Some(self.lines.position(value.span().start));
+        if depth > MAX_DEPTH {
+            return Err(ConfigError::new(
+                ConfigErrorKind::TooComplex,
+                format!("nesting deeper than {MAX_DEPTH} levels; a configuration file needs no deep nesting"),
+            )
+            .at_path(path)
+            .at(at));
+        }
+        self.count(path, at)?;
+        let value = match value.into_inner() {
+            DeValue::String(s) => Value::Str(s.into_owned()),
+            DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
+                Ok(n) => Value::Int(n),
+                Err(_) => {
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::InvalidValue,
+                        "the number is too large",
+                    )
+                    .at_path(path)
+                    .at(at))
+                }
+            },
+            DeValue::Float(f) => match f.as_str().parse::<f64>() {
+                Ok(n) => Value::Float(n),
+                Err(_) => Value::Str(f.as_str().to_owned()),
+            },
+            DeValue::Boolean(b) => Value::Bool(b),
+            DeValue::Datetime(d) => Value::Str(d.to_string()),
+            DeValue::Array(items) => Value::Seq(
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| self.node(item, &format!("{path}[{i}]"), depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            DeValue::Table(table) => self.table(table, path, depth)?,
+        };
+        Ok(Node { value, at })
+    }
+}
+
+/// What a document over [`MAX_NODES`] is told, in either format.
+fn too_many_nodes() -> String {
+    format!("the document holds more than {MAX_NODES} keys and values; a configuration file needs far fewer")
 }
