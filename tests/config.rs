@@ -416,6 +416,11 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
             .at("bulkheads.search", 3, 3),
         bad("a duplicate name", Toml, "[bulkheads.search]\nkind = \"thread_pool\"\n[bulkheads.search]\nkind = \"semaphore\"\n", Syntax)
             .on_line("bulkheads.search", 3),
+        bad("a duplicate name beside a number key", Yaml,
+            "bulkheads: {1: {kind: semaphore}, search: {kind: thread_pool, threads: 2}, search: {kind: semaphore}}\n", DuplicateKey)
+            .at("bulkheads.search", 1, 76),
+        bad("11 and 0xB, one integer twice", Yaml, "bulkheads:\n  11: {kind: semaphore}\n  0xB: {kind: semaphore}\n", DuplicateKey)
+            .at("bulkheads.11", 3, 3),
         bad("a duplicate key", Yaml, "bulkheads:\n  search:\n    kind: thread_pool\n    threads: 2\n    threads: 3\n", DuplicateKey)
             .at("bulkheads.search.threads", 5, 5),
         bad("an empty file", Yaml, "", Empty).at("", 1, 1),
@@ -423,6 +428,14 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         bad("only comments", Yaml, "# nothing here\n\n", Empty).at("", 1, 1),
         bad("a byte order mark", Toml, "\u{feff}bulkhead = 5\n", InvalidValue).at("bulkhead", 1, 12),
         bad("a byte order mark", Yaml, "\u{feff}bulkhead: 5\n", InvalidValue).at("bulkhead", 1, 11),
+        bad("a NaN rate", Yaml, "bulkhead:\n  thresholds:\n    failure_rate: .nan\n", InvalidValue)
+            .at("bulkhead.thresholds.failure_rate", 3, 19),
+        bad("an infinite count", Yaml, "bulkhead:\n  thresholds:\n    error_count: .inf\n", InvalidValue)
+            .at("bulkhead.thresholds.error_count", 3, 18),
+        bad("a number too large for a float", Yaml, "bulkhead:\n  thresholds: { minimum_calls: 1e400 }\n", InvalidValue)
+            .at("bulkhead.thresholds.minimum_calls", 2, 32),
+        bad("an infinite rate", Toml, "[bulkhead.thresholds]\nfailure_rate = inf\n", InvalidValue)
+            .at("bulkhead.thresholds.failure_rate", 2, 16),
         bad("a list at the top", Yaml, "- bulkhead\n", InvalidValue).at("", 1, 1),
         bad("a list for a section", Yaml, "bulkhead:\n  thresholds: [50%, 5s]\n", InvalidValue)
             .at("bulkhead.thresholds", 2, 15),
@@ -492,6 +505,13 @@ fn messages_say_what_was_expected_and_what_was_found() {
         "{err}"
     );
     assert!(err.message().contains("\"fiber\""), "{err}");
+
+    let err =
+        Config::from_yaml_str("bulkhead:\n  thresholds: { failure_rate: .nan }\n").unwrap_err();
+    assert!(err.message().ends_with("found NaN"), "{err}");
+    let err =
+        Config::from_yaml_str("bulkhead:\n  thresholds: { error_count: .inf }\n").unwrap_err();
+    assert!(err.message().ends_with("found inf"), "{err}");
 }
 
 #[test]

@@ -51,8 +51,12 @@ pub(crate) fn yaml(text: &str) -> Result<Node, ConfigError> {
             max_total_replayed_events: MAX_REPLAYED_EVENTS,
             max_replay_stack_depth: MAX_DEPTH,
         },
-        // Duplicates reach the tree, which reports them with the key path.
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        // Every entry reaches the tree, duplicates too (`11` and `0xB`
+        // alike), which reports them with the key path.
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        // `.nan`, `.inf` and `1e400` reach the schema, which refuses them
+        // at their own key, as it does in TOML.
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
         // `yes`/`no`/`on`/`off` stay text, as in YAML 1.2 and TOML.
         strict_booleans: true,
         with_snippet: false,
