@@ -353,6 +353,9 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
+    let deep_key = vec!["a"; 100].join(".");
+    let deep_dotted_toml = format!("{deep_key} = 1\n");
+    let deep_header_toml = format!("[bulkhead]\nenabled = true\n[{deep_key}]\n");
     // 40,000 names in just under 1 MiB: four keys and values each, so the
     // node budget (100,000) is crossed at the 25,000th.
     let forty_thousand_toml: String = std::iter::once("[bulkheads]\n".to_owned())
@@ -414,8 +417,10 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
             .on_line("bulkheads.search", 3),
         bad("a duplicate name", Yaml, "bulkheads:\n  search: { kind: thread_pool }\n  search: { kind: semaphore }\n", DuplicateKey)
             .at("bulkheads.search", 3, 3),
-        bad("a duplicate name", Toml, "[bulkheads.search]\nkind = \"thread_pool\"\n[bulkheads.search]\nkind = \"semaphore\"\n", Syntax)
+        bad("a duplicate name", Toml, "[bulkheads.search]\nkind = \"thread_pool\"\n[bulkheads.search]\nkind = \"semaphore\"\n", DuplicateKey)
             .on_line("bulkheads.search", 3),
+        bad("a duplicate key", Toml, "[bulkheads.search]\nkind = \"thread_pool\"\nkind = \"semaphore\"\n", DuplicateKey)
+            .at("bulkheads.search.kind", 3, 1),
         bad("a duplicate name beside a number key", Yaml,
             "bulkheads: {1: {kind: semaphore}, search: {kind: thread_pool, threads: 2}, search: {kind: semaphore}}\n", DuplicateKey)
             .at("bulkheads.search", 1, 76),
@@ -447,6 +452,8 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         bad("deep block nesting", Yaml, deep_block, TooComplex)
             .on_line("bulkhead.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a", 33),
         bad("deep nesting", Toml, deep_toml, TooComplex).on_line("bulkhead.thresholds", 2),
+        bad("a deep dotted key", Toml, deep_dotted_toml, TooComplex).at(deep_key.as_str(), 1, 1),
+        bad("a deep table header", Toml, deep_header_toml, TooComplex).at(deep_key.as_str(), 3, 1),
         bad("40,000 names", Toml, forty_thousand_toml, TooComplex).at("bulkheads.n24999", 25_001, 8),
         bad("37,000 names", Yaml, forty_thousand_yaml, TooComplex).at("bulkheads.n24999", 25_001, 11),
         bad("a typo after 10,000 names", Toml, late_typo_toml, UnknownKey)

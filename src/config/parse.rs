@@ -326,22 +326,69 @@ pub(crate) fn toml(text: &str) -> Result<Node, ConfigError> {
 
 fn toml_error(err: &toml::de::Error, text: &str, lines: &Lines<'_>) -> ConfigError {
     let message = printable(err.message().trim_end());
-    let Some(span) = err.span() else {
+    let too_deep = message.contains("recurs");
+    // The parser's limit on dotted keys reports no place: the culprit is
+    // the key or header with the most parts.
+    let Some(span) = err.span().or_else(|| too_deep.then(|| deepest_key(text))) else {
         return ConfigError::new(ConfigErrorKind::Syntax, message);
     };
     let at = Some(lines.position(span.start));
-    let path = printable(&toml_key_path(text, span.clone()).unwrap_or_default());
-    if message.contains("recurs") {
-        return ConfigError::new(
+    let path = printable(&toml_key_path(text, span).unwrap_or_default());
+    let error = if too_deep {
+        ConfigError::new(
             ConfigErrorKind::TooComplex,
             format!("the document nests deeper than the TOML parser allows ({message}); a configuration needs four levels"),
         )
-        .at_path(path)
-        .at(at);
+    } else if message == "duplicate key" {
+        ConfigError::new(
+            ConfigErrorKind::DuplicateKey,
+            "the key or table is given twice; keep one",
+        )
+    } else {
+        ConfigError::new(ConfigErrorKind::Syntax, message)
+    };
+    error.at_path(path).at(at)
+}
+
+/// Where the first key or table header with the most dotted parts
+/// starts, as an empty span.
+fn deepest_key(text: &str) -> std::ops::Range<usize> {
+    let mut deepest = (0, 0..0);
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        let start = line_start + (line.len() - body.len());
+        let parts = key_parts(body);
+        if parts > deepest.0 {
+            deepest = (parts, start..start);
+        }
+        line_start += line.len();
     }
-    ConfigError::new(ConfigErrorKind::Syntax, message)
-        .at_path(path)
-        .at(at)
+    deepest.1
+}
+
+/// The dotted parts of the key of a `key = value` line or of a `[table]`
+/// header; 0 for any other line.
+fn key_parts(line: &str) -> usize {
+    let header = line.starts_with('[');
+    let end = if header { ']' } else { '=' };
+    let mut parts = 1;
+    let mut quote = None;
+    let mut escaped = false;
+    for c in line.trim_start_matches('[').chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '.' => parts += 1,
+            None if c == end => return parts,
+            None if c == '#' => return 0,
+            None => {}
+        }
+    }
+    0
 }
 
 /// The key path a TOML syntax error sits in, read from the text around it:
