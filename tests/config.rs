@@ -441,6 +441,8 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
             .at("bulkhead.thresholds.minimum_calls", 2, 32),
         bad("an infinite rate", Toml, "[bulkhead.thresholds]\nfailure_rate = inf\n", InvalidValue)
             .at("bulkhead.thresholds.failure_rate", 2, 16),
+        bad("an empty rate", Yaml, "bulkhead:\n  thresholds: { failure_rate: \"\" }\n", InvalidValue)
+            .at("bulkhead.thresholds.failure_rate", 2, 31),
         bad("a list at the top", Yaml, "- bulkhead\n", InvalidValue).at("", 1, 1),
         bad("a list for a section", Yaml, "bulkhead:\n  thresholds: [50%, 5s]\n", InvalidValue)
             .at("bulkhead.thresholds", 2, 15),
@@ -519,6 +521,14 @@ fn messages_say_what_was_expected_and_what_was_found() {
     let err =
         Config::from_yaml_str("bulkhead:\n  thresholds: { error_count: .inf }\n").unwrap_err();
     assert!(err.message().ends_with("found inf"), "{err}");
+    // A rate is shown quoted, as every text value is: an empty one, or one
+    // holding a terminal escape, stays visible and harmless.
+    let err =
+        Config::from_yaml_str("bulkhead:\n  thresholds: { failure_rate: \"\" }\n").unwrap_err();
+    assert!(err.message().ends_with("found \"\""), "{err}");
+    let err = Config::from_yaml_str("bulkhead:\n  thresholds: { failure_rate: \"\\e[2J\" }\n")
+        .unwrap_err();
+    assert!(err.message().ends_with(r#"found "\u{1b}[2J""#), "{err}");
 }
 
 #[test]

@@ -161,7 +161,9 @@ impl<'de> Deserialize<'de> for Rate {
                 f.write_str(RATE)
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Rate, E> {
-                parse_rate(s).map(Rate).ok_or_else(|| found(RATE, s))
+                parse_rate(s)
+                    .map(Rate)
+                    .ok_or_else(|| found(RATE, format_args!("{s:?}")))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Rate, E> {
                 rate_in_range(n).map(Rate).ok_or_else(|| found(RATE, n))
