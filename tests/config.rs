@@ -255,15 +255,20 @@ fn a_registry_from_a_file_runs_work_in_each_compartment() {
 
 #[test]
 fn a_builder_refusal_is_a_build_error_at_the_bulkheads_key() {
-    let yaml = "bulkheads:\n  search:\n    kind: thread_pool\n    threads: 1\n    queue_capacity: 4000000000\n";
+    // A NUL cannot be in a thread's name: the file is read, the pool is not
+    // built.
+    let yaml = "bulkheads:\n  \"a\\0b\":\n    kind: thread_pool\n    threads: 1\n";
     let config = Config::from_yaml_str(yaml).unwrap();
     let err = Registry::from_config(&config).unwrap_err();
     assert_eq!(err.kind(), ConfigErrorKind::Build);
-    assert_eq!(err.path(), "bulkheads.search");
-    assert_eq!(err.line(), Some(2));
+    assert_eq!(err.path(), "bulkheads.\"a\\0b\"");
+    assert_eq!((err.line(), err.column()), (Some(2), Some(3)));
     let source = err.source().unwrap().downcast_ref::<BuildError>().unwrap();
-    assert_eq!(source.kind(), BuildErrorKind::TooLarge);
-    assert!(err.to_string().starts_with("bulkheads.search: "), "{err}");
+    assert_eq!(source.kind(), BuildErrorKind::InvalidName);
+    assert!(
+        err.to_string().starts_with("bulkheads.\"a\\0b\": "),
+        "{err}"
+    );
 }
 
 enum Format {
@@ -443,6 +448,25 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
             .at("bulkhead.thresholds.failure_rate", 2, 16),
         bad("an empty rate", Yaml, "bulkhead:\n  thresholds: { failure_rate: \"\" }\n", InvalidValue)
             .at("bulkhead.thresholds.failure_rate", 2, 31),
+        bad("a zero response time", Yaml, "bulkhead:\n  thresholds: { response_time: 0ms }\n", InvalidValue)
+            .at("bulkhead.thresholds.response_time", 2, 32),
+        bad("a zero memory limit", Yaml, "bulkheads:\n  t: { kind: process, memory_limit: 0 }\n", InvalidValue)
+            .at("bulkheads.t.memory_limit", 2, 37),
+        bad("a zero process timeout", Yaml, "bulkheads:\n  t: { kind: process, timeout: 0s }\n", InvalidValue)
+            .at("bulkheads.t.timeout", 2, 32),
+        bad("a zero CPU time limit", Toml, "[bulkheads.t]\nkind = \"process\"\ncpu_time_limit = \"0s\"\n", InvalidValue)
+            .at("bulkheads.t.cpu_time_limit", 3, 18),
+        bad("two billion threads", Yaml, "bulkheads:\n  search: { kind: thread_pool, threads: 2000000000 }\n", InvalidValue)
+            .at("bulkheads.search.threads", 2, 41),
+        bad("four billion queue places", Yaml, "bulkheads:\n  search: { kind: thread_pool, threads: 1, queue_capacity: 4000000000 }\n", InvalidValue)
+            .at("bulkheads.search.queue_capacity", 2, 60),
+        bad("threads plus queue places over the limit", Toml,
+            "[bulkheads.search]\nkind = \"thread_pool\"\nthreads = 2\nqueue_capacity = 1073741822\n", InvalidValue)
+            .at("bulkheads.search.queue_capacity", 4, 18),
+        bad("two billion permits", Yaml, "bulkheads:\n  checkout: { kind: semaphore, max_concurrent: 2000000000 }\n", InvalidValue)
+            .at("bulkheads.checkout.max_concurrent", 2, 48),
+        bad("a stack of 2^64 bytes", Yaml, "bulkheads:\n  search: { kind: thread_pool, stack_size: 18446744073709551615 }\n", InvalidValue)
+            .at("bulkheads.search.stack_size", 2, 44),
         bad("a list at the top", Yaml, "- bulkhead\n", InvalidValue).at("", 1, 1),
         bad("a list for a section", Yaml, "bulkhead:\n  thresholds: [50%, 5s]\n", InvalidValue)
             .at("bulkhead.thresholds", 2, 15),
@@ -515,6 +539,13 @@ fn messages_say_what_was_expected_and_what_was_found() {
     );
     assert!(err.message().contains("\"fiber\""), "{err}");
 
+    let err =
+        Config::from_yaml_str("bulkheads:\n  search: { kind: thread_pool, threads: 2000000000 }\n")
+            .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "expected an integer of at most 1073741823, found 2000000000"
+    );
     let err =
         Config::from_yaml_str("bulkhead:\n  thresholds: { failure_rate: .nan }\n").unwrap_err();
     assert!(err.message().ends_with("found NaN"), "{err}");

@@ -220,7 +220,7 @@ impl ConfigError {
     /// let err = Config::from_yaml_str("bulkhead:\n  thresholds:\n    response_time: fast\n").unwrap_err();
     /// assert_eq!(
     ///     err.message(),
-    ///     "expected a duration such as 250ms, 5s or 1m, found \"fast\""
+    ///     "expected a duration above zero such as 250ms, 5s or 1m, found \"fast\""
     /// );
     /// ```
     pub fn message(&self) -> &str {

@@ -372,6 +372,20 @@ impl Config {
                 .at_path(node::join(&path, key))
                 .at(key_at));
             }
+            if let Some(total) = settings.too_many_slots() {
+                let value_at = root
+                    .get(&["bulkheads", &name, "queue_capacity"])
+                    .and_then(|n| n.at);
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidValue,
+                    format!(
+                        "threads plus queue_capacity may be at most {}, found {total}; lower either",
+                        crate::admission::MAX_SLOTS
+                    ),
+                )
+                .at_path(node::join(&path, "queue_capacity"))
+                .at(value_at));
+            }
             config.bulkheads.insert(name, Entry { settings, at });
         }
         // Settings that do not fit together are reported now, not when a
