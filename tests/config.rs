@@ -436,6 +436,8 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         bad("an empty file", Yaml, "", Empty).at("", 1, 1),
         bad("an empty file", Toml, "", Empty).at("", 1, 1),
         bad("only comments", Yaml, "# nothing here\n\n", Empty).at("", 1, 1),
+        bad("only comments", Toml, "# nothing here\n\n", Empty).at("", 1, 1),
+        bad("an empty mapping", Yaml, "{}\n", Empty).at("", 1, 1),
         bad("a byte order mark", Toml, "\u{feff}bulkhead = 5\n", InvalidValue).at("bulkhead", 1, 12),
         bad("a byte order mark", Yaml, "\u{feff}bulkhead: 5\n", InvalidValue).at("bulkhead", 1, 11),
         bad("a NaN rate", Yaml, "bulkhead:\n  thresholds:\n    failure_rate: .nan\n", InvalidValue)

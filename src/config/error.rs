@@ -27,7 +27,8 @@ pub enum ConfigErrorKind {
     TooLarge,
     /// The file is not valid UTF-8.
     NotUtf8,
-    /// The document is empty (or only comments).
+    /// The document has no key at all: it is empty, only comments, or an
+    /// empty mapping (`{}`).
     Empty,
     /// The text is not valid YAML or TOML.
     Syntax,

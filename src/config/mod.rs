@@ -257,7 +257,8 @@ impl Config {
     /// # Errors
     ///
     /// [`ConfigError`] of kind [`TooLarge`](ConfigErrorKind::TooLarge),
-    /// [`Empty`](ConfigErrorKind::Empty) (no keys at all),
+    /// [`Empty`](ConfigErrorKind::Empty) (no keys at all: nothing, only
+    /// comments, or `{}`),
     /// [`Syntax`](ConfigErrorKind::Syntax),
     /// [`TooComplex`](ConfigErrorKind::TooComplex) (nesting or alias
     /// expansion beyond the bounds), [`UnknownKey`](ConfigErrorKind::UnknownKey),

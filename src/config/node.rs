@@ -93,9 +93,14 @@ impl Node {
         walk(self, "", pred)
     }
 
-    /// Whether the document holds nothing at all.
+    /// Whether the document holds no key at all: nothing, only comments,
+    /// or an empty mapping (`{}`).
     pub(crate) fn is_empty_document(&self) -> bool {
-        matches!(self.value, Value::Null)
+        match &self.value {
+            Value::Null => true,
+            Value::Map(entries) => entries.is_empty(),
+            _ => false,
+        }
     }
 
     /// Deserializes `T` from this node; errors carry key paths below `path`.
