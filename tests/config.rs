@@ -185,6 +185,33 @@ fn named_bulkheads_override_the_defaults_key_by_key() {
 }
 
 #[test]
+fn a_named_strategy_leaves_a_disabled_default_fallback_disabled() {
+    let config = Config::from_yaml_str(
+        "\
+bulkhead:
+  fallback: { enabled: false }
+bulkheads:
+  search: { kind: thread_pool, fallback: { strategy: cached_response } }
+  checkout: { kind: semaphore, fallback: { enabled: true } }
+",
+    )
+    .unwrap();
+    assert_eq!(
+        config.policy_config("search").unwrap().fallback,
+        FallbackStrategy::None,
+        "enabled: false is inherited key by key"
+    );
+    assert_eq!(
+        config.policy_config("checkout").unwrap().fallback,
+        FallbackStrategy::CachedResponse
+    );
+    assert_eq!(
+        config.policy_config("not-listed").unwrap().fallback,
+        FallbackStrategy::None
+    );
+}
+
+#[test]
 #[cfg(all(unix, feature = "process"))]
 fn the_toml_twin_gives_the_same_registry() {
     let from_yaml =

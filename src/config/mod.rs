@@ -456,7 +456,10 @@ impl Config {
     /// `timeouts.recovery` → `recovery`; `fallback.enabled: false` →
     /// [`FallbackStrategy::None`], otherwise `fallback.strategy`
     /// (`cached_response` when enabled without a strategy);
-    /// `bulkhead.enabled` → `enabled`.
+    /// `bulkhead.enabled` → `enabled`. Each key overrides on its own, so a
+    /// name's `fallback: { strategy: cached_response }` under the defaults'
+    /// `fallback: { enabled: false }` is still disabled:
+    /// [`FallbackStrategy::None`].
     ///
     /// # Errors
     ///
