@@ -185,6 +185,33 @@ fn named_bulkheads_override_the_defaults_key_by_key() {
 }
 
 #[test]
+fn a_named_strategy_leaves_a_disabled_default_fallback_disabled() {
+    let config = Config::from_yaml_str(
+        "\
+bulkhead:
+  fallback: { enabled: false }
+bulkheads:
+  search: { kind: thread_pool, fallback: { strategy: cached_response } }
+  checkout: { kind: semaphore, fallback: { enabled: true } }
+",
+    )
+    .unwrap();
+    assert_eq!(
+        config.policy_config("search").unwrap().fallback,
+        FallbackStrategy::None,
+        "enabled: false is inherited key by key"
+    );
+    assert_eq!(
+        config.policy_config("checkout").unwrap().fallback,
+        FallbackStrategy::CachedResponse
+    );
+    assert_eq!(
+        config.policy_config("not-listed").unwrap().fallback,
+        FallbackStrategy::None
+    );
+}
+
+#[test]
 #[cfg(all(unix, feature = "process"))]
 fn the_toml_twin_gives_the_same_registry() {
     let from_yaml =
@@ -218,9 +245,10 @@ fn the_toml_twin_gives_the_same_registry() {
         assert_eq!(checkout.max_concurrent(), 50);
         assert_eq!(checkout.max_wait(), Duration::from_millis(100));
         assert!(!checkout.is_fair());
-        assert_eq!(registry.stats()[3].kind(), from_yaml.stats()[3].kind());
+        assert_eq!(registry.stats()[3].kind(), "process", "thumbnails");
         assert_eq!(registry.stats()[3].limit(), 4, "thumbnails: max_concurrent");
     }
+    assert_eq!(from_toml.stats()[3].kind(), from_yaml.stats()[3].kind());
 }
 
 #[test]
@@ -255,15 +283,20 @@ fn a_registry_from_a_file_runs_work_in_each_compartment() {
 
 #[test]
 fn a_builder_refusal_is_a_build_error_at_the_bulkheads_key() {
-    let yaml = "bulkheads:\n  search:\n    kind: thread_pool\n    threads: 1\n    queue_capacity: 4000000000\n";
+    // A NUL cannot be in a thread's name: the file is read, the pool is not
+    // built.
+    let yaml = "bulkheads:\n  \"a\\0b\":\n    kind: thread_pool\n    threads: 1\n";
     let config = Config::from_yaml_str(yaml).unwrap();
     let err = Registry::from_config(&config).unwrap_err();
     assert_eq!(err.kind(), ConfigErrorKind::Build);
-    assert_eq!(err.path(), "bulkheads.search");
-    assert_eq!(err.line(), Some(2));
+    assert_eq!(err.path(), "bulkheads.\"a\\0b\"");
+    assert_eq!((err.line(), err.column()), (Some(2), Some(3)));
     let source = err.source().unwrap().downcast_ref::<BuildError>().unwrap();
-    assert_eq!(source.kind(), BuildErrorKind::TooLarge);
-    assert!(err.to_string().starts_with("bulkheads.search: "), "{err}");
+    assert_eq!(source.kind(), BuildErrorKind::InvalidName);
+    assert!(
+        err.to_string().starts_with("bulkheads.\"a\\0b\": "),
+        "{err}"
+    );
 }
 
 enum Format {
@@ -284,7 +317,7 @@ struct Bad {
     format: Format,
     text: String,
     kind: ConfigErrorKind,
-    path: &'static str,
+    path: String,
     line: usize,
     column: Option<usize>,
 }
@@ -295,21 +328,21 @@ fn bad(what: &'static str, format: Format, text: impl Into<String>, kind: Config
         format,
         text: text.into(),
         kind,
-        path: "",
+        path: String::new(),
         line: 1,
         column: None,
     }
 }
 
 impl Bad {
-    fn at(mut self, path: &'static str, line: usize, column: usize) -> Bad {
-        self.path = path;
+    fn at(mut self, path: impl Into<String>, line: usize, column: usize) -> Bad {
+        self.path = path.into();
         self.line = line;
         self.column = Some(column);
         self
     }
-    fn on_line(mut self, path: &'static str, line: usize) -> Bad {
-        self.path = path;
+    fn on_line(mut self, path: impl Into<String>, line: usize) -> Bad {
+        self.path = path.into();
         self.line = line;
         self
     }
@@ -353,6 +386,28 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
+    let deep_key = vec!["a"; 100].join(".");
+    let deep_dotted_toml = format!("{deep_key} = 1\n");
+    let deep_header_toml = format!("[bulkhead]\nenabled = true\n[{deep_key}]\n");
+    // 40,000 names in just under 1 MiB: four keys and values each, so the
+    // node budget (100,000) is crossed at the 25,000th.
+    let forty_thousand_toml: String = std::iter::once("[bulkheads]\n".to_owned())
+        .chain((0..40_000).map(|i| format!("n{i:05}={{kind=\"semaphore\"}}\n")))
+        .collect();
+    assert!(forty_thousand_toml.len() <= Config::MAX_INPUT_BYTES);
+    let forty_thousand_yaml: String = std::iter::once("bulkheads:\n".to_owned())
+        .chain((0..37_000).map(|i| format!("  n{i:05}: {{kind: semaphore}}\n")))
+        .collect();
+    assert!(forty_thousand_yaml.len() <= Config::MAX_INPUT_BYTES);
+    // 10,000 good names, then one with a misspelt key.
+    let late_typo_toml: String = std::iter::once("[bulkheads]\n".to_owned())
+        .chain((0..10_000).map(|i| format!("n{i:05}={{kind=\"semaphore\"}}\n")))
+        .chain(["n10000={kind=\"semaphore\",max_concurent=1}\n".to_owned()])
+        .collect();
+    let late_typo_yaml: String = std::iter::once("bulkheads:\n".to_owned())
+        .chain((0..10_000).map(|i| format!("  n{i:05}: {{kind: semaphore}}\n")))
+        .chain(["  n10000: {kind: semaphore, max_concurent: 1}\n".to_owned()])
+        .collect();
 
     let cases = [
         bad("negative threads", Yaml, "bulkheads:\n  search:\n    kind: thread_pool\n    threads: -1\n", InvalidValue)
@@ -395,13 +450,53 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
             .on_line("bulkheads.search", 3),
         bad("a duplicate name", Yaml, "bulkheads:\n  search: { kind: thread_pool }\n  search: { kind: semaphore }\n", DuplicateKey)
             .at("bulkheads.search", 3, 3),
-        bad("a duplicate name", Toml, "[bulkheads.search]\nkind = \"thread_pool\"\n[bulkheads.search]\nkind = \"semaphore\"\n", Syntax)
+        bad("a duplicate name", Toml, "[bulkheads.search]\nkind = \"thread_pool\"\n[bulkheads.search]\nkind = \"semaphore\"\n", DuplicateKey)
             .on_line("bulkheads.search", 3),
+        bad("a duplicate key", Toml, "[bulkheads.search]\nkind = \"thread_pool\"\nkind = \"semaphore\"\n", DuplicateKey)
+            .at("bulkheads.search.kind", 3, 1),
+        bad("a duplicate name beside a number key", Yaml,
+            "bulkheads: {1: {kind: semaphore}, search: {kind: thread_pool, threads: 2}, search: {kind: semaphore}}\n", DuplicateKey)
+            .at("bulkheads.search", 1, 76),
+        bad("11 and 0xB, one integer twice", Yaml, "bulkheads:\n  11: {kind: semaphore}\n  0xB: {kind: semaphore}\n", DuplicateKey)
+            .at("bulkheads.11", 3, 3),
         bad("a duplicate key", Yaml, "bulkheads:\n  search:\n    kind: thread_pool\n    threads: 2\n    threads: 3\n", DuplicateKey)
             .at("bulkheads.search.threads", 5, 5),
         bad("an empty file", Yaml, "", Empty).at("", 1, 1),
         bad("an empty file", Toml, "", Empty).at("", 1, 1),
         bad("only comments", Yaml, "# nothing here\n\n", Empty).at("", 1, 1),
+        bad("only comments", Toml, "# nothing here\n\n", Empty).at("", 1, 1),
+        bad("an empty mapping", Yaml, "{}\n", Empty).at("", 1, 1),
+        bad("a byte order mark", Toml, "\u{feff}bulkhead = 5\n", InvalidValue).at("bulkhead", 1, 12),
+        bad("a byte order mark", Yaml, "\u{feff}bulkhead: 5\n", InvalidValue).at("bulkhead", 1, 11),
+        bad("a NaN rate", Yaml, "bulkhead:\n  thresholds:\n    failure_rate: .nan\n", InvalidValue)
+            .at("bulkhead.thresholds.failure_rate", 3, 19),
+        bad("an infinite count", Yaml, "bulkhead:\n  thresholds:\n    error_count: .inf\n", InvalidValue)
+            .at("bulkhead.thresholds.error_count", 3, 18),
+        bad("a number too large for a float", Yaml, "bulkhead:\n  thresholds: { minimum_calls: 1e400 }\n", InvalidValue)
+            .at("bulkhead.thresholds.minimum_calls", 2, 32),
+        bad("an infinite rate", Toml, "[bulkhead.thresholds]\nfailure_rate = inf\n", InvalidValue)
+            .at("bulkhead.thresholds.failure_rate", 2, 16),
+        bad("an empty rate", Yaml, "bulkhead:\n  thresholds: { failure_rate: \"\" }\n", InvalidValue)
+            .at("bulkhead.thresholds.failure_rate", 2, 31),
+        bad("a zero response time", Yaml, "bulkhead:\n  thresholds: { response_time: 0ms }\n", InvalidValue)
+            .at("bulkhead.thresholds.response_time", 2, 32),
+        bad("a zero memory limit", Yaml, "bulkheads:\n  t: { kind: process, memory_limit: 0 }\n", InvalidValue)
+            .at("bulkheads.t.memory_limit", 2, 37),
+        bad("a zero process timeout", Yaml, "bulkheads:\n  t: { kind: process, timeout: 0s }\n", InvalidValue)
+            .at("bulkheads.t.timeout", 2, 32),
+        bad("a zero CPU time limit", Toml, "[bulkheads.t]\nkind = \"process\"\ncpu_time_limit = \"0s\"\n", InvalidValue)
+            .at("bulkheads.t.cpu_time_limit", 3, 18),
+        bad("two billion threads", Yaml, "bulkheads:\n  search: { kind: thread_pool, threads: 2000000000 }\n", InvalidValue)
+            .at("bulkheads.search.threads", 2, 41),
+        bad("four billion queue places", Yaml, "bulkheads:\n  search: { kind: thread_pool, threads: 1, queue_capacity: 4000000000 }\n", InvalidValue)
+            .at("bulkheads.search.queue_capacity", 2, 60),
+        bad("threads plus queue places over the limit", Toml,
+            "[bulkheads.search]\nkind = \"thread_pool\"\nthreads = 2\nqueue_capacity = 1073741822\n", InvalidValue)
+            .at("bulkheads.search.queue_capacity", 4, 18),
+        bad("two billion permits", Yaml, "bulkheads:\n  checkout: { kind: semaphore, max_concurrent: 2000000000 }\n", InvalidValue)
+            .at("bulkheads.checkout.max_concurrent", 2, 48),
+        bad("a stack of 2^64 bytes", Yaml, "bulkheads:\n  search: { kind: thread_pool, stack_size: 18446744073709551615 }\n", InvalidValue)
+            .at("bulkheads.search.stack_size", 2, 44),
         bad("a list at the top", Yaml, "- bulkhead\n", InvalidValue).at("", 1, 1),
         bad("a list for a section", Yaml, "bulkhead:\n  thresholds: [50%, 5s]\n", InvalidValue)
             .at("bulkhead.thresholds", 2, 15),
@@ -413,6 +508,14 @@ fn every_bad_input_is_an_error_naming_the_key_and_line() {
         bad("deep block nesting", Yaml, deep_block, TooComplex)
             .on_line("bulkhead.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a", 33),
         bad("deep nesting", Toml, deep_toml, TooComplex).on_line("bulkhead.thresholds", 2),
+        bad("a deep dotted key", Toml, deep_dotted_toml, TooComplex).at(deep_key.as_str(), 1, 1),
+        bad("a deep table header", Toml, deep_header_toml, TooComplex).at(deep_key.as_str(), 3, 1),
+        bad("40,000 names", Toml, forty_thousand_toml, TooComplex).at("bulkheads.n24999", 25_001, 8),
+        bad("37,000 names", Yaml, forty_thousand_yaml, TooComplex).at("bulkheads.n24999", 25_001, 11),
+        bad("a typo after 10,000 names", Toml, late_typo_toml, UnknownKey)
+            .at("bulkheads.n10000.max_concurent", 10_002, 26),
+        bad("a typo after 10,000 names", Yaml, late_typo_yaml, UnknownKey)
+            .at("bulkheads.n10000.max_concurent", 10_002, 29),
         bad("a billion laughs", Yaml, billion_laughs(), TooComplex).on_line("e", 5),
     ];
 
@@ -465,6 +568,28 @@ fn messages_say_what_was_expected_and_what_was_found() {
         "{err}"
     );
     assert!(err.message().contains("\"fiber\""), "{err}");
+
+    let err =
+        Config::from_yaml_str("bulkheads:\n  search: { kind: thread_pool, threads: 2000000000 }\n")
+            .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "expected an integer of at most 1073741823, found 2000000000"
+    );
+    let err =
+        Config::from_yaml_str("bulkhead:\n  thresholds: { failure_rate: .nan }\n").unwrap_err();
+    assert!(err.message().ends_with("found NaN"), "{err}");
+    let err =
+        Config::from_yaml_str("bulkhead:\n  thresholds: { error_count: .inf }\n").unwrap_err();
+    assert!(err.message().ends_with("found inf"), "{err}");
+    // A rate is shown quoted, as every text value is: an empty one, or one
+    // holding a terminal escape, stays visible and harmless.
+    let err =
+        Config::from_yaml_str("bulkhead:\n  thresholds: { failure_rate: \"\" }\n").unwrap_err();
+    assert!(err.message().ends_with("found \"\""), "{err}");
+    let err = Config::from_yaml_str("bulkhead:\n  thresholds: { failure_rate: \"\\e[2J\" }\n")
+        .unwrap_err();
+    assert!(err.message().ends_with(r#"found "\u{1b}[2J""#), "{err}");
 }
 
 #[test]

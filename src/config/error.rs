@@ -27,12 +27,14 @@ pub enum ConfigErrorKind {
     TooLarge,
     /// The file is not valid UTF-8.
     NotUtf8,
-    /// The document is empty (or only comments).
+    /// The document has no key at all: it is empty, only comments, or an
+    /// empty mapping (`{}`).
     Empty,
     /// The text is not valid YAML or TOML.
     Syntax,
-    /// The document nests deeper, or expands YAML aliases further, than a
-    /// configuration file needs; parsing stopped at a fixed bound.
+    /// The document nests deeper, holds more keys and values, or expands
+    /// YAML aliases further than a configuration file needs; parsing
+    /// stopped at a fixed bound.
     TooComplex,
     /// A key the schema does not know (a typo, or a setting of another
     /// kind of bulkhead).
@@ -91,22 +93,6 @@ pub struct ConfigError {
 pub(crate) struct Position {
     pub(crate) line: usize,
     pub(crate) column: usize,
-}
-
-impl Position {
-    /// The line and column of byte `offset` in `text` (clamped to its end).
-    pub(crate) fn of_offset(text: &str, offset: usize) -> Position {
-        let mut end = offset.min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let before = &text[..end];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Position {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
-    }
 }
 
 impl ConfigError {
@@ -235,7 +221,7 @@ impl ConfigError {
     /// let err = Config::from_yaml_str("bulkhead:\n  thresholds:\n    response_time: fast\n").unwrap_err();
     /// assert_eq!(
     ///     err.message(),
-    ///     "expected a duration such as 250ms, 5s or 1m, found \"fast\""
+    ///     "expected a duration above zero such as 250ms, 5s or 1m, found \"fast\""
     /// );
     /// ```
     pub fn message(&self) -> &str {

@@ -35,6 +35,7 @@
 //! ```
 
 mod error;
+mod lines;
 mod node;
 mod parse;
 mod schema;
@@ -49,6 +50,7 @@ use std::time::Duration;
 pub use self::error::{ConfigError, ConfigErrorKind};
 
 use self::error::Position;
+use self::lines::Lines;
 use self::node::Node;
 use self::schema::{Fallback, Kind, Named, Strategy, Thresholds, Timeouts};
 use crate::policy::{FallbackStrategy, Policy, PolicyConfig};
@@ -66,7 +68,8 @@ use crate::registry::Registry;
 ///   semaphore). Every [`ConfigError`] names the key path and, for text,
 ///   the line and column.
 /// * Input is bounded: at most [`MAX_INPUT_BYTES`](Self::MAX_INPUT_BYTES),
-///   32 levels of nesting, and a fixed budget of YAML alias expansion, so a
+///   32 levels of nesting, 100,000 keys and values, and a fixed budget of
+///   YAML alias expansion, and is read in time linear in its size, so a
 ///   hostile file is refused quickly in little memory — never a panic or a
 ///   hang.
 /// * A `Config` is plain data: reading it starts no thread;
@@ -240,7 +243,7 @@ impl Config {
                     Self::MAX_INPUT_BYTES
                 ),
             )
-            .at(Some(Position::of_offset(&prefix, prefix.len()))));
+            .at(Some(Lines::new(&prefix).end())));
         }
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
@@ -254,7 +257,8 @@ impl Config {
     /// # Errors
     ///
     /// [`ConfigError`] of kind [`TooLarge`](ConfigErrorKind::TooLarge),
-    /// [`Empty`](ConfigErrorKind::Empty) (no keys at all),
+    /// [`Empty`](ConfigErrorKind::Empty) (no keys at all: nothing, only
+    /// comments, or `{}`),
     /// [`Syntax`](ConfigErrorKind::Syntax),
     /// [`TooComplex`](ConfigErrorKind::TooComplex) (nesting or alias
     /// expansion beyond the bounds), [`UnknownKey`](ConfigErrorKind::UnknownKey),
@@ -349,9 +353,12 @@ impl Config {
             defaults_at: root.key_at("bulkhead"),
             bulkheads: BTreeMap::new(),
         };
-        let named_root = root.get(&["bulkheads"]);
+        let named_at = root
+            .get(&["bulkheads"])
+            .map(Node::key_positions)
+            .unwrap_or_default();
         for (name, settings) in file.bulkheads.unwrap_or_default() {
-            let at = named_root.and_then(|n| n.key_at(&name));
+            let at = named_at.get(name.as_str()).copied().flatten();
             let path = node::join("bulkheads", &name);
             if let Some(key) = settings.foreign_key() {
                 let key_at = root.get(&["bulkheads", &name]).and_then(|n| n.key_at(key));
@@ -365,6 +372,20 @@ impl Config {
                 )
                 .at_path(node::join(&path, key))
                 .at(key_at));
+            }
+            if let Some(total) = settings.too_many_slots() {
+                let value_at = root
+                    .get(&["bulkheads", &name, "queue_capacity"])
+                    .and_then(|n| n.at);
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidValue,
+                    format!(
+                        "threads plus queue_capacity may be at most {}, found {total}; lower either",
+                        crate::admission::MAX_SLOTS
+                    ),
+                )
+                .at_path(node::join(&path, "queue_capacity"))
+                .at(value_at));
             }
             config.bulkheads.insert(name, Entry { settings, at });
         }
@@ -435,7 +456,10 @@ impl Config {
     /// `timeouts.recovery` → `recovery`; `fallback.enabled: false` →
     /// [`FallbackStrategy::None`], otherwise `fallback.strategy`
     /// (`cached_response` when enabled without a strategy);
-    /// `bulkhead.enabled` → `enabled`.
+    /// `bulkhead.enabled` → `enabled`. Each key overrides on its own, so a
+    /// name's `fallback: { strategy: cached_response }` under the defaults'
+    /// `fallback: { enabled: false }` is still disabled:
+    /// [`FallbackStrategy::None`].
     ///
     /// # Errors
     ///
@@ -582,7 +606,7 @@ impl Config {
 /// before it, and the key it sits in when the rest of the text parses.
 fn not_utf8(bytes: &[u8], err: std::str::Utf8Error, format: Format) -> ConfigError {
     let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
-    let at = Position::of_offset(valid, valid.len());
+    let at = Lines::new(valid).end();
     // Parse a copy with the invalid bytes replaced by U+FFFD; the first key
     // or value holding one is where the bad bytes are.
     let lossy = String::from_utf8_lossy(bytes);

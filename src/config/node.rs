@@ -54,6 +54,21 @@ impl Node {
         }
     }
 
+    /// Where each key of this mapping is written, by name (the first
+    /// place of a name given twice); empty for any other node.
+    pub(crate) fn key_positions(&self) -> HashMap<&str, Option<Position>> {
+        match &self.value {
+            Value::Map(entries) => {
+                let mut positions = HashMap::with_capacity(entries.len());
+                for (key, _) in entries {
+                    positions.entry(key.name.as_str()).or_insert(key.at);
+                }
+                positions
+            }
+            _ => HashMap::new(),
+        }
+    }
+
     /// The key path of the first key or text value below this node that
     /// satisfies `pred`.
     pub(crate) fn path_where(&self, pred: &dyn Fn(&str) -> bool) -> Option<String> {
@@ -78,9 +93,14 @@ impl Node {
         walk(self, "", pred)
     }
 
-    /// Whether the document holds nothing at all.
+    /// Whether the document holds no key at all: nothing, only comments,
+    /// or an empty mapping (`{}`).
     pub(crate) fn is_empty_document(&self) -> bool {
-        matches!(self.value, Value::Null)
+        match &self.value {
+            Value::Null => true,
+            Value::Map(entries) => entries.is_empty(),
+            _ => false,
+        }
     }
 
     /// Deserializes `T` from this node; errors carry key paths below `path`.

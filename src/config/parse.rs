@@ -7,14 +7,16 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
 use super::error::{ConfigError, ConfigErrorKind, Position};
+use super::lines::Lines;
 use super::node::{join, Key, Node, Value};
 
 /// The deepest nesting of mappings and lists accepted. The schema needs
 /// four levels (`bulkheads.search.thresholds.failure_rate`).
 pub(crate) const MAX_DEPTH: usize = 32;
 
-/// Nodes a YAML document may hold, aliases expanded; a file of thousands
-/// of bulkheads stays far below it.
+/// Keys and values (scalars, lists and mappings, the document's own
+/// included) a document may hold, YAML aliases expanded; a file of
+/// thousands of bulkheads stays below it.
 const MAX_NODES: usize = 100_000;
 
 /// Events YAML aliases may replay in all: what keeps a billion-laughs
@@ -33,7 +35,7 @@ pub(crate) fn check_size(text: &str, limit: usize) -> Result<(), ConfigError> {
             text.len()
         ),
     )
-    .at(Some(Position::of_offset(text, limit))))
+    .at(Some(Lines::new(text).position(limit))))
 }
 
 /// Parses YAML text into a tree.
@@ -49,8 +51,12 @@ pub(crate) fn yaml(text: &str) -> Result<Node, ConfigError> {
             max_total_replayed_events: MAX_REPLAYED_EVENTS,
             max_replay_stack_depth: MAX_DEPTH,
         },
-        // Duplicates reach the tree, which reports them with the key path.
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        // Every entry reaches the tree, duplicates too (`11` and `0xB`
+        // alike), which reports them with the key path.
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        // `.nan`, `.inf` and `1e400` reach the schema, which refuses them
+        // at their own key, as it does in TOML.
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
         // `yes`/`no`/`on`/`off` stay text, as in YAML 1.2 and TOML.
         strict_booleans: true,
         with_snippet: false,
@@ -146,6 +152,10 @@ fn yaml_error(err: &serde_saphyr::Error) -> ConfigError {
         } => too_complex(format!(
             "the document nests deeper than {MAX_DEPTH} levels; a configuration needs four"
         )),
+        E::Budget {
+            breach: BudgetBreach::Nodes { .. },
+            ..
+        } => too_complex(too_many_nodes()),
         E::Budget { .. } => too_complex(format!(
             "{message}; a configuration file needs far less than this parser's bounds allow"
         )),
@@ -292,9 +302,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 /// Parses TOML text into a tree.
 pub(crate) fn toml(text: &str) -> Result<Node, ConfigError> {
+    let lines = Lines::new(text);
     // The TOML parser bounds its own nesting (at 80 levels).
-    let document = toml::de::DeTable::parse(text).map_err(|err| toml_error(&err, text))?;
-    let at = Some(Position::of_offset(text, document.span().start));
+    let document = toml::de::DeTable::parse(text).map_err(|err| toml_error(&err, text, &lines))?;
+    let at = Some(lines.position(document.span().start));
     let table = document.into_inner();
     if table.is_empty() {
         return Ok(Node {
@@ -302,30 +313,82 @@ pub(crate) fn toml(text: &str) -> Result<Node, ConfigError> {
             at,
         });
     }
+    let mut tree = TomlTree {
+        lines: &lines,
+        nodes: 0,
+    };
+    tree.count("", at)?;
     Ok(Node {
-        value: toml_table(table, text, 1)?,
+        value: tree.table(table, "", 1)?,
         at,
     })
 }
 
-fn toml_error(err: &toml::de::Error, text: &str) -> ConfigError {
+fn toml_error(err: &toml::de::Error, text: &str, lines: &Lines<'_>) -> ConfigError {
     let message = printable(err.message().trim_end());
-    let Some(span) = err.span() else {
+    let too_deep = message.contains("recurs");
+    // The parser's limit on dotted keys reports no place: the culprit is
+    // the key or header with the most parts.
+    let Some(span) = err.span().or_else(|| too_deep.then(|| deepest_key(text))) else {
         return ConfigError::new(ConfigErrorKind::Syntax, message);
     };
-    let at = Some(Position::of_offset(text, span.start));
-    let path = printable(&toml_key_path(text, span.clone()).unwrap_or_default());
-    if message.contains("recurs") {
-        return ConfigError::new(
+    let at = Some(lines.position(span.start));
+    let path = printable(&toml_key_path(text, span).unwrap_or_default());
+    let error = if too_deep {
+        ConfigError::new(
             ConfigErrorKind::TooComplex,
             format!("the document nests deeper than the TOML parser allows ({message}); a configuration needs four levels"),
         )
-        .at_path(path)
-        .at(at);
+    } else if message == "duplicate key" {
+        ConfigError::new(
+            ConfigErrorKind::DuplicateKey,
+            "the key or table is given twice; keep one",
+        )
+    } else {
+        ConfigError::new(ConfigErrorKind::Syntax, message)
+    };
+    error.at_path(path).at(at)
+}
+
+/// Where the first key or table header with the most dotted parts
+/// starts, as an empty span.
+fn deepest_key(text: &str) -> std::ops::Range<usize> {
+    let mut deepest = (0, 0..0);
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        let start = line_start + (line.len() - body.len());
+        let parts = key_parts(body);
+        if parts > deepest.0 {
+            deepest = (parts, start..start);
+        }
+        line_start += line.len();
     }
-    ConfigError::new(ConfigErrorKind::Syntax, message)
-        .at_path(path)
-        .at(at)
+    deepest.1
+}
+
+/// The dotted parts of the key of a `key = value` line or of a `[table]`
+/// header; 0 for any other line.
+fn key_parts(line: &str) -> usize {
+    let header = line.starts_with('[');
+    let end = if header { ']' } else { '=' };
+    let mut parts = 1;
+    let mut quote = None;
+    let mut escaped = false;
+    for c in line.trim_start_matches('[').chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '.' => parts += 1,
+            None if c == end => return parts,
+            None if c == '#' => return 0,
+            None => {}
+        }
+    }
+    0
 }
 
 /// The key path a TOML syntax error sits in, read from the text around it:
@@ -378,65 +441,96 @@ fn dotted(keys: &str) -> String {
         .join(".")
 }
 
-fn toml_table(
-    table: toml::de::DeTable<'_>,
-    text: &str,
-    depth: usize,
-) -> Result<Value, ConfigError> {
-    let mut entries = Vec::with_capacity(table.len());
-    for (key, value) in table {
-        let key_at = Some(Position::of_offset(text, key.span().start));
-        let node = toml_node(value, text, depth + 1)?;
-        entries.push((
-            Key {
-                name: key.into_inner().into_owned(),
-                at: key_at,
-            },
-            node,
-        ));
-    }
-    Ok(Value::Map(entries))
+/// The TOML parser's tables as a [`Node`] tree: every key and value
+/// placed, and counted against [`MAX_NODES`] as YAML's are.
+struct TomlTree<'t> {
+    lines: &'t Lines<'t>,
+    /// Keys and values converted so far.
+    nodes: usize,
 }
 
-fn toml_node(
-    value: toml::Spanned<toml::de::DeValue<'_>>,
-    text: &str,
-    depth: usize,
-) -> Result<Node, ConfigError> {
-    use toml::de::DeValue;
-    let at = Some(Position::of_offset(text, value.span().start));
-    if depth > MAX_DEPTH {
-        return Err(ConfigError::new(
-            ConfigErrorKind::TooComplex,
-            format!("nesting deeper than {MAX_DEPTH} levels; a configuration file needs no deep nesting"),
+impl TomlTree<'_> {
+    /// Counts one key or value at `path`, refusing the one past the budget.
+    fn count(&mut self, path: &str, at: Option<Position>) -> Result<(), ConfigError> {
+        self.nodes += 1;
+        if self.nodes <= MAX_NODES {
+            return Ok(());
+        }
+        Err(
+            ConfigError::new(ConfigErrorKind::TooComplex, too_many_nodes())
+                .at_path(path)
+                .at(at),
         )
-        .at(at));
     }
-    let value = match value.into_inner() {
-        DeValue::String(s) => Value::Str(s.into_owned()),
-        DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
-            Ok(n) => Value::Int(n),
-            Err(_) => {
-                return Err(ConfigError::new(
-                    ConfigErrorKind::InvalidValue,
-                    "the number is too large",
-                )
-                .at(at))
-            }
-        },
-        DeValue::Float(f) => match f.as_str().parse::<f64>() {
-            Ok(n) => Value::Float(n),
-            Err(_) => Value::Str(f.as_str().to_owned()),
-        },
-        DeValue::Boolean(b) => Value::Bool(b),
-        DeValue::Datetime(d) => Value::Str(d.to_string()),
-        DeValue::Array(items) => Value::Seq(
-            items
-                .into_iter()
-                .map(|item| toml_node(item, text, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        DeValue::Table(table) => toml_table(table, text, depth)?,
-    };
-    Ok(Node { value, at })
+
+    fn table(
+        &mut self,
+        table: toml::de::DeTable<'_>,
+        path: &str,
+        depth: usize,
+    ) -> Result<Value, ConfigError> {
+        let mut entries = Vec::with_capacity(table.len());
+        for (key, value) in table {
+            let at = Some(self.lines.position(key.span().start));
+            let name = key.into_inner().into_owned();
+            let path = join(path, &name);
+            self.count(&path, at)?;
+            let node = self.node(value, &path, depth + 1)?;
+            entries.push((Key { name, at }, node));
+        }
+        Ok(Value::Map(entries))
+    }
+
+    fn node(
+        &mut self,
+        value: toml::Spanned<toml::de::DeValue<'_>>,
+        path: &str,
+        depth: usize,
+    ) -> Result<Node, ConfigError> {
+        use toml::de::DeValue;
+        let at = Some(self.lines.position(value.span().start));
+        if depth > MAX_DEPTH {
+            return Err(ConfigError::new(
+                ConfigErrorKind::TooComplex,
+                format!("nesting deeper than {MAX_DEPTH} levels; a configuration file needs no deep nesting"),
+            )
+            .at_path(path)
+            .at(at));
+        }
+        self.count(path, at)?;
+        let value = match value.into_inner() {
+            DeValue::String(s) => Value::Str(s.into_owned()),
+            DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
+                Ok(n) => Value::Int(n),
+                Err(_) => {
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::InvalidValue,
+                        "the number is too large",
+                    )
+                    .at_path(path)
+                    .at(at))
+                }
+            },
+            DeValue::Float(f) => match f.as_str().parse::<f64>() {
+                Ok(n) => Value::Float(n),
+                Err(_) => Value::Str(f.as_str().to_owned()),
+            },
+            DeValue::Boolean(b) => Value::Bool(b),
+            DeValue::Datetime(d) => Value::Str(d.to_string()),
+            DeValue::Array(items) => Value::Seq(
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| self.node(item, &format!("{path}[{i}]"), depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            DeValue::Table(table) => self.table(table, path, depth)?,
+        };
+        Ok(Node { value, at })
+    }
+}
+
+/// What a document over [`MAX_NODES`] is told, in either format.
+fn too_many_nodes() -> String {
+    format!("the document holds more than {MAX_NODES} keys and values; a configuration file needs far fewer")
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::values::{Bytes, Count, Dur, Positive, PositiveDur, Rate};
+use super::values::{Bytes, Count, Dur, Int, Positive, PositiveDur, Rate};
+use crate::admission::MAX_SLOTS;
+use crate::thread_pool::MAX_STACK_SIZE;
 
 /// The whole document.
 #[derive(Debug, Default, Deserialize)]
@@ -37,8 +39,9 @@ pub(crate) struct Thresholds {
     pub(crate) failure_rate: Option<Rate>,
     /// Slow calls / calls in the window that open the gate.
     pub(crate) slow_call_rate: Option<Rate>,
-    /// A call this long or longer is slow.
-    pub(crate) response_time: Option<Dur>,
+    /// A call this long or longer is slow (zero would make every call
+    /// slow).
+    pub(crate) response_time: Option<PositiveDur>,
     /// Failures in the window that open the gate whatever the rate.
     pub(crate) error_count: Option<Positive>,
     /// No verdict on fewer calls.
@@ -92,24 +95,31 @@ pub(crate) enum Kind {
 
 /// One entry of `bulkheads:`. The settings of every kind are listed here;
 /// those of another kind than `kind` are rejected after reading (see
-/// `Named::foreign_keys`).
+/// `Named::foreign_key`).
+///
+/// Each setting is bounded as its builder bounds it, so a value the
+/// builder would refuse is an error at its own key: at most
+/// [`MAX_SLOTS`] threads, queue places or concurrent calls, a stack of at
+/// most [`MAX_STACK_SIZE`] bytes, and no zero process timeout or memory
+/// limit. Threads plus queue places over [`MAX_SLOTS`] is checked after
+/// reading (see `Named::too_many_slots`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Named {
     pub(crate) kind: Kind,
     // thread_pool
-    pub(crate) threads: Option<Positive>,
-    pub(crate) queue_capacity: Option<Count>,
-    pub(crate) stack_size: Option<Bytes>,
+    pub(crate) threads: Option<Int<1, MAX_SLOTS>>,
+    pub(crate) queue_capacity: Option<Int<0, MAX_SLOTS>>,
+    pub(crate) stack_size: Option<Bytes<0, { MAX_STACK_SIZE as u64 }>>,
     // semaphore and process
-    pub(crate) max_concurrent: Option<Count>,
+    pub(crate) max_concurrent: Option<Int<0, MAX_SLOTS>>,
     pub(crate) max_wait: Option<Dur>,
     // semaphore
     pub(crate) fair: Option<bool>,
     // process
-    pub(crate) timeout: Option<Dur>,
-    pub(crate) memory_limit: Option<Bytes>,
-    pub(crate) cpu_time_limit: Option<Dur>,
+    pub(crate) timeout: Option<PositiveDur>,
+    pub(crate) memory_limit: Option<Bytes<1>>,
+    pub(crate) cpu_time_limit: Option<PositiveDur>,
     pub(crate) max_open_files: Option<Positive>,
     pub(crate) output_limit: Option<Bytes>,
     // policy overrides
@@ -170,5 +180,15 @@ impl Named {
     pub(crate) fn foreign_key(&self) -> Option<&'static str> {
         let allowed = self.kind.keys();
         self.set_keys().find(|key| !allowed.contains(key))
+    }
+
+    /// For a thread pool whose `queue_capacity` takes threads plus queue
+    /// places over [`MAX_SLOTS`], the builder's limit: that sum. `threads`
+    /// counts as the number of CPUs when not given, as on the builder.
+    pub(crate) fn too_many_slots(&self) -> Option<usize> {
+        let queue = self.queue_capacity?.0;
+        let threads = self.threads.map_or_else(num_cpus::get, |n| n.0);
+        let total = threads.saturating_add(queue);
+        (total > MAX_SLOTS).then_some(total)
     }
 }

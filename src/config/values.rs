@@ -2,6 +2,7 @@
 //! (`250ms`, `5s`, `1m`), rates (`50%`, `0.5`), counts and byte sizes.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
@@ -161,7 +162,9 @@ impl<'de> Deserialize<'de> for Rate {
                 f.write_str(RATE)
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Rate, E> {
-                parse_rate(s).map(Rate).ok_or_else(|| found(RATE, s))
+                parse_rate(s)
+                    .map(Rate)
+                    .ok_or_else(|| found(RATE, format_args!("{s:?}")))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Rate, E> {
                 rate_in_range(n).map(Rate).ok_or_else(|| found(RATE, n))
@@ -180,96 +183,118 @@ impl<'de> Deserialize<'de> for Rate {
     }
 }
 
-/// An integer of at least 1.
+/// Where a number falls against the bounds of a value type: `Ok` inside
+/// them, else the "expected ..., found ..." error for the bound it misses
+/// (`below` describes the lower one, `what` names the unit for the upper).
+fn bounded<E: de::Error>(
+    n: u64,
+    bounds: RangeInclusive<u64>,
+    below: &str,
+    what: &str,
+    shown: impl fmt::Display,
+) -> Result<u64, E> {
+    if n > *bounds.end() {
+        Err(found(&format!("{what} of at most {}", bounds.end()), shown))
+    } else if n < *bounds.start() {
+        Err(found(below, shown))
+    } else {
+        Ok(n)
+    }
+}
+
+/// An integer from `MIN` to `MAX`, as a `usize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Positive(pub(crate) usize);
+pub(crate) struct Int<const MIN: usize, const MAX: usize = { usize::MAX }>(pub(crate) usize);
+
+/// An integer of at least 1.
+pub(crate) type Positive = Int<1>;
 
 /// An integer of at least 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Count(pub(crate) usize);
+pub(crate) type Count = Int<0>;
 
-/// Deserializes an integer no smaller than `min`, as a `usize`.
-fn integer<'de, D: Deserializer<'de>>(
-    d: D,
-    min: u64,
-    expected: &'static str,
-) -> Result<usize, D::Error> {
-    struct V {
-        min: u64,
-        expected: &'static str,
-    }
-    impl Visitor<'_> for V {
-        type Value = usize;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.expected)
-        }
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<usize, E> {
-            match usize::try_from(n) {
-                Ok(v) if n >= self.min => Ok(v),
-                _ => Err(found(self.expected, n)),
-            }
-        }
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<usize, E> {
-            Err(found(self.expected, n))
-        }
-        fn visit_i128<E: de::Error>(self, n: i128) -> Result<usize, E> {
-            Err(found(self.expected, n))
-        }
-        fn visit_f64<E: de::Error>(self, n: f64) -> Result<usize, E> {
-            Err(found(self.expected, n))
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<usize, E> {
-            Err(found(self.expected, format_args!("{s:?}")))
-        }
-    }
-    d.deserialize_any(V { min, expected })
-}
-
-impl<'de> Deserialize<'de> for Positive {
+impl<'de, const MIN: usize, const MAX: usize> Deserialize<'de> for Int<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        integer(d, 1, "a positive integer").map(Positive)
-    }
-}
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        integer(d, 0, "an integer of 0 or more").map(Count)
-    }
-}
-
-/// A size in bytes: `65536`, `64KiB`, `512MiB`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Bytes(pub(crate) u64);
-
-const BYTES: &str = "a size in bytes such as 65536, 64KiB or 512MiB";
-
-impl<'de> Deserialize<'de> for Bytes {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
+        struct V {
+            expected: String,
+            bounds: RangeInclusive<u64>,
+        }
         impl Visitor<'_> for V {
-            type Value = Bytes;
+            type Value = u64;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(BYTES)
+                f.write_str(&self.expected)
             }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Bytes, E> {
-                Ok(Bytes(n))
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<u64, E> {
+                bounded(n, self.bounds, &self.expected, "an integer", n)
             }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Bytes, E> {
-                Err(found(BYTES, n))
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<u64, E> {
+                Err(found(&self.expected, n))
             }
-            fn visit_i128<E: de::Error>(self, n: i128) -> Result<Bytes, E> {
-                Err(found(BYTES, n))
+            fn visit_i128<E: de::Error>(self, n: i128) -> Result<u64, E> {
+                Err(found(&self.expected, n))
             }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Bytes, E> {
-                Err(found(BYTES, n))
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<u64, E> {
+                Err(found(&self.expected, n))
             }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Bytes, E> {
-                parse_bytes(s)
-                    .map(Bytes)
-                    .ok_or_else(|| found(BYTES, format_args!("{s:?}")))
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
+                Err(found(&self.expected, format_args!("{s:?}")))
             }
         }
-        d.deserialize_any(V)
+        let expected = match MIN {
+            0 => "an integer of 0 or more".to_owned(),
+            1 => "a positive integer".to_owned(),
+            min => format!("an integer of {min} or more"),
+        };
+        let max = u64::try_from(MAX).unwrap_or(u64::MAX);
+        let bounds = u64::try_from(MIN).unwrap_or(u64::MAX)..=max;
+        let n = d.deserialize_any(V { expected, bounds })?;
+        // Within `MAX`, which is a `usize`.
+        Ok(Int(usize::try_from(n).unwrap_or(MAX)))
+    }
+}
+
+/// A size in bytes from `MIN` (0 or 1) to `MAX`: `65536`, `64KiB`,
+/// `512MiB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bytes<const MIN: u64 = 0, const MAX: u64 = { u64::MAX }>(pub(crate) u64);
+
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Bytes<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V {
+            expected: &'static str,
+            bounds: RangeInclusive<u64>,
+        }
+        impl Visitor<'_> for V {
+            type Value = u64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.expected)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<u64, E> {
+                bounded(n, self.bounds, self.expected, "a size in bytes", n)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<u64, E> {
+                Err(found(self.expected, n))
+            }
+            fn visit_i128<E: de::Error>(self, n: i128) -> Result<u64, E> {
+                Err(found(self.expected, n))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<u64, E> {
+                Err(found(self.expected, n))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
+                let shown = format!("{s:?}");
+                match parse_bytes(s) {
+                    Some(n) => bounded(n, self.bounds, self.expected, "a size in bytes", shown),
+                    None => Err(found(self.expected, shown)),
+                }
+            }
+        }
+        let expected = if MIN == 0 {
+            "a size in bytes such as 65536, 64KiB or 512MiB"
+        } else {
+            "a size in bytes above zero such as 65536, 64KiB or 512MiB"
+        };
+        let bounds = MIN..=MAX;
+        d.deserialize_any(V { expected, bounds }).map(Bytes)
     }
 }
 

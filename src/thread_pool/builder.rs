@@ -11,7 +11,7 @@ use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex};
 /// The largest stack a worker may ask for (2^48 bytes): more than any
 /// machine has, and far from where the operating system's page rounding
 /// would overflow.
-const MAX_STACK_SIZE: usize = 1 << 48;
+pub(crate) const MAX_STACK_SIZE: usize = 1 << 48;
 
 /// Builds a [`ThreadPoolBulkhead`]; start with
 /// [`ThreadPoolBulkhead::builder`].
