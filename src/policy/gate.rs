@@ -459,7 +459,8 @@ impl Gate {
             .store(pack(OPEN, generation(from) + 1), Ordering::Release);
     }
 
-    /// Records a probe: a failed or slow one reopens the gate; when
+    /// Records a probe: a failed one reopens the gate (a slow success is a
+    /// success, as the slow-call rule is a rate over the window); when
     /// `half_open_calls` have passed, the gate closes with a fresh window.
     fn record_probe(&self, admitted_under: u64, outcome: Outcome, now: u64) {
         let mut t = self.lock.lock();
@@ -467,7 +468,7 @@ impl Gate {
         if self.state.load(Ordering::Relaxed) != admitted_under {
             return; // a probe of an earlier half-open state
         }
-        if outcome.is_bad() {
+        if outcome.failed {
             self.open_locked(admitted_under, now);
             return;
         }

@@ -144,8 +144,9 @@ impl fmt::Display for Health {
 /// * **Open** refuses every call with [`PolicyError::Open`], without
 ///   running it, for `recovery`; then **HalfOpen** lets exactly
 ///   `half_open_calls` probes through (others get `Open`). When all of them
-///   succeed, each in less than `slow_call_threshold`, the gate closes with
-///   a fresh window; a probe that fails or is slow opens it again.
+///   succeed, the gate closes with a fresh window; a probe that fails opens
+///   it again. A slow probe that succeeds is a success: the slow-call rule
+///   is a rate over the window, and probes are not counted in it.
 /// * A call is counted in the state it was let through in: a call let
 ///   through while Closed that ends after the gate opened counts only in
 ///   that Closed state's window and causes no transition; after the gate
