@@ -308,7 +308,11 @@ fn a_slow_probe_that_succeeds_counts_as_passed() {
         })
         .unwrap();
     assert_eq!(policy.state(), State::Closed);
-    assert_eq!(policy.health().calls, 0, "probes are not in the fresh window");
+    assert_eq!(
+        policy.health().calls,
+        0,
+        "probes are not in the fresh window"
+    );
 }
 
 #[test]
