@@ -202,6 +202,43 @@ fn bounded<E: de::Error>(
     }
 }
 
+/// Reads a whole number within `bounds`, written as a number or as text
+/// that `text` understands; anything else is an error saying `expected`.
+struct BoundedVisitor {
+    expected: String,
+    bounds: RangeInclusive<u64>,
+    /// The unit named in an "at most" error: "an integer", "a size in bytes".
+    unit: &'static str,
+    /// Reads the number from text; `None` for text it does not accept.
+    text: fn(&str) -> Option<u64>,
+}
+
+impl Visitor<'_> for BoundedVisitor {
+    type Value = u64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.expected)
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<u64, E> {
+        bounded(n, self.bounds, &self.expected, self.unit, n)
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<u64, E> {
+        Err(found(&self.expected, n))
+    }
+    fn visit_i128<E: de::Error>(self, n: i128) -> Result<u64, E> {
+        Err(found(&self.expected, n))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<u64, E> {
+        Err(found(&self.expected, n))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
+        let shown = format!("{s:?}");
+        match (self.text)(s) {
+            Some(n) => bounded(n, self.bounds, &self.expected, self.unit, shown),
+            None => Err(found(&self.expected, shown)),
+        }
+    }
+}
+
 /// An integer from `MIN` to `MAX`, as a `usize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Int<const MIN: usize, const MAX: usize = { usize::MAX }>(pub(crate) usize);
@@ -214,31 +251,6 @@ pub(crate) type Count = Int<0>;
 
 impl<'de, const MIN: usize, const MAX: usize> Deserialize<'de> for Int<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V {
-            expected: String,
-            bounds: RangeInclusive<u64>,
-        }
-        impl Visitor<'_> for V {
-            type Value = u64;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.expected)
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<u64, E> {
-                bounded(n, self.bounds, &self.expected, "an integer", n)
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<u64, E> {
-                Err(found(&self.expected, n))
-            }
-            fn visit_i128<E: de::Error>(self, n: i128) -> Result<u64, E> {
-                Err(found(&self.expected, n))
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<u64, E> {
-                Err(found(&self.expected, n))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
-                Err(found(&self.expected, format_args!("{s:?}")))
-            }
-        }
         let expected = match MIN {
             0 => "an integer of 0 or more".to_owned(),
             1 => "a positive integer".to_owned(),
@@ -246,7 +258,12 @@ impl<'de, const MIN: usize, const MAX: usize> Deserialize<'de> for Int<MIN, MAX>
         };
         let max = u64::try_from(MAX).unwrap_or(u64::MAX);
         let bounds = u64::try_from(MIN).unwrap_or(u64::MAX)..=max;
-        let n = d.deserialize_any(V { expected, bounds })?;
+        let n = d.deserialize_any(BoundedVisitor {
+            expected,
+            bounds,
+            unit: "an integer",
+            text: |_| None,
+        })?;
         // Within `MAX`, which is a `usize`.
         Ok(Int(usize::try_from(n).unwrap_or(MAX)))
     }
@@ -259,42 +276,18 @@ pub(crate) struct Bytes<const MIN: u64 = 0, const MAX: u64 = { u64::MAX }>(pub(c
 
 impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Bytes<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V {
-            expected: &'static str,
-            bounds: RangeInclusive<u64>,
-        }
-        impl Visitor<'_> for V {
-            type Value = u64;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.expected)
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<u64, E> {
-                bounded(n, self.bounds, self.expected, "a size in bytes", n)
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<u64, E> {
-                Err(found(self.expected, n))
-            }
-            fn visit_i128<E: de::Error>(self, n: i128) -> Result<u64, E> {
-                Err(found(self.expected, n))
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<u64, E> {
-                Err(found(self.expected, n))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
-                let shown = format!("{s:?}");
-                match parse_bytes(s) {
-                    Some(n) => bounded(n, self.bounds, self.expected, "a size in bytes", shown),
-                    None => Err(found(self.expected, shown)),
-                }
-            }
-        }
         let expected = if MIN == 0 {
             "a size in bytes such as 65536, 64KiB or 512MiB"
         } else {
             "a size in bytes above zero such as 65536, 64KiB or 512MiB"
         };
-        let bounds = MIN..=MAX;
-        d.deserialize_any(V { expected, bounds }).map(Bytes)
+        d.deserialize_any(BoundedVisitor {
+            expected: expected.to_owned(),
+            bounds: MIN..=MAX,
+            unit: "a size in bytes",
+            text: parse_bytes,
+        })
+        .map(Bytes)
     }
 }
 
