@@ -17,6 +17,7 @@ mod shared;
 mod worker;
 
 pub use builder::ThreadPoolBuilder;
+#[cfg(feature = "config")]
 pub(crate) use builder::MAX_STACK_SIZE;
 pub use handle::TaskHandle;
 
