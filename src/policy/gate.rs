@@ -88,9 +88,9 @@ fn pack(kind: u64, generation: u64) -> u64 {
     (kind << KIND_SHIFT) | (generation & GENERATION_MASK)
 }
 
-fn tag(epoch: u64) -> u32 {
+fn tag(period: u64) -> u32 {
     // Truncation is the point: tags compare modulo 2^32.
-    epoch as u32
+    period as u32
 }
 
 /// The numbers the gate decides on, fixed when the policy is built.
@@ -197,7 +197,8 @@ fn bump(word: &AtomicU64, period: u64) -> bool {
     }
 }
 
-/// The count in `word` if its tag lies in the window ending at period `end`.
+/// The count in a word's `value` if its tag lies in the window ending at
+/// period tag `end`.
 fn count_in_window(value: u64, end: u32) -> u64 {
     let age = end.wrapping_sub((value >> TAG_SHIFT) as u32);
     if (age as usize) < BUCKETS {
@@ -400,18 +401,17 @@ impl Gate {
         w.failures as f64 / calls >= th.failure_rate || w.slow as f64 / calls >= th.slow_call_rate
     }
 
-    /// The period of time `now` in the Closed state of generation
+    /// The period of `epoch` in the Closed state of generation
     /// `generation` (module docs).
-    fn period(&self, now: u64, generation: u64) -> u64 {
-        self.epoch(now)
-            .wrapping_add(generation.wrapping_mul(BUCKETS as u64))
+    fn period(epoch: u64, generation: u64) -> u64 {
+        epoch.wrapping_add(generation.wrapping_mul(BUCKETS as u64))
     }
 
     /// Records a call admitted in Closed, and opens the gate if the window
     /// now calls for it.
     fn record_closed(&self, admitted_under: u64, outcome: Outcome, now: u64) {
         let epoch = self.epoch(now);
-        let period = self.period(now, generation(admitted_under));
+        let period = Self::period(epoch, generation(admitted_under));
         let bucket = &self.buckets[(epoch % BUCKETS as u64) as usize];
         if !bump(&bucket.counts[outcome.index()], period) {
             return; // too late for any window still read: nothing to tip
@@ -513,7 +513,7 @@ impl Gate {
         // Relaxed: written under the lock before the Release store of the
         // state it belongs to, which `state()` above acquired.
         let closed = self.closed_generation.load(Ordering::Relaxed);
-        let w = self.window(self.period(now, closed));
+        let w = self.window(Self::period(self.epoch(now), closed));
         let rate = |n: u64| {
             if w.calls == 0 {
                 0.0
