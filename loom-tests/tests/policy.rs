@@ -94,51 +94,44 @@ fn a_racing_success_and_failure_decide_minimum_calls_exactly() {
     });
 }
 
-/// A failure whose clock reading lags a racing one's by a bucket (the
-/// model's clock moves between them, or not): both are in the window, so
-/// whichever records last sees two failures and opens the gate, once.
+/// Two failures racing with `error_count_threshold(2)`, a 2 s window (two
+/// buckets of 1 s under loom): one on another thread, the other here after
+/// the clock moves by `lag`, so the other one's reading may lag this one's
+/// by `lag`. Returns the health once both have ended.
+fn lagging_failure(lag: Duration) -> bulkheads::Health {
+    let (p, clock) = policy(
+        Policy::builder("m")
+            .window(Duration::from_secs(2))
+            .minimum_calls(usize::MAX)
+            .error_count_threshold(2),
+    );
+    let other = {
+        let p = p.clone();
+        thread::spawn(move || fail(&p))
+    };
+    clock.advance(lag);
+    assert!(fail(&p).is_err());
+    assert!(other.join().unwrap().is_err());
+    p.health()
+}
+
+/// A reading that lags by a bucket is still in the window: whichever
+/// failure records last sees both and opens the gate, once.
 #[test]
 fn a_recorder_lagging_by_a_bucket_still_sees_the_later_failure() {
     loom::model(|| {
-        let (p, clock) = policy(
-            Policy::builder("m")
-                .window(Duration::from_secs(2)) // two buckets of 1 s under loom
-                .minimum_calls(usize::MAX)
-                .error_count_threshold(2),
-        );
-        let other = {
-            let p = p.clone();
-            thread::spawn(move || fail(&p))
-        };
-        clock.advance(Duration::from_secs(1));
-        assert!(fail(&p).is_err());
-        assert!(other.join().unwrap().is_err());
-        let h = p.health();
+        let h = lagging_failure(Duration::from_secs(1));
         assert_eq!((h.state, h.failures, h.times_opened), (State::Open, 2, 1));
     });
 }
 
-/// A failure whose clock reading may lag a whole window (the same bucket,
-/// one period older) never erases the current failure: either both are in
-/// the window and the gate opens, or only the current one is and it stays
-/// closed.
+/// A reading that may lag a whole window (the same bucket, one period
+/// older) never erases the current failure: either both are in the window
+/// and the gate opens, or only the current one is and it stays closed.
 #[test]
 fn a_recorder_lagging_by_a_window_erases_nothing() {
     loom::model(|| {
-        let (p, clock) = policy(
-            Policy::builder("m")
-                .window(Duration::from_secs(2))
-                .minimum_calls(usize::MAX)
-                .error_count_threshold(2),
-        );
-        let other = {
-            let p = p.clone();
-            thread::spawn(move || fail(&p))
-        };
-        clock.advance(Duration::from_secs(2));
-        assert!(fail(&p).is_err());
-        assert!(other.join().unwrap().is_err());
-        let h = p.health();
+        let h = lagging_failure(Duration::from_secs(2));
         assert!(
             matches!((h.state, h.failures), (State::Open, 2) | (State::Closed, 1)),
             "{h}"
