@@ -50,11 +50,18 @@ fn race<T: Send + 'static>(
     (mine, other.join().unwrap())
 }
 
-/// Opens the gate with one failure and lets recovery pass.
-fn open_and_recover(policy: &Policy, clock: &ManualClock) {
-    assert!(fail(policy).is_err());
+/// A policy whose gate one failure opened and whose recovery has passed:
+/// the next `probes` calls are probes.
+fn half_open(probes: usize) -> StdArc<Policy> {
+    let (policy, clock) = policy(
+        Policy::builder("m")
+            .error_count_threshold(1)
+            .half_open_calls(probes),
+    );
+    assert!(fail(&policy).is_err());
     assert_eq!(policy.state(), State::Open);
     clock.advance(RECOVERY);
+    policy
 }
 
 /// Two callers fail at once and together reach the error count: whichever
@@ -145,12 +152,7 @@ fn a_recorder_lagging_by_a_window_erases_nothing() {
 #[test]
 fn half_open_admits_at_most_the_probe_count() {
     loom::model(|| {
-        let (p, clock) = policy(
-            Policy::builder("m")
-                .error_count_threshold(1)
-                .half_open_calls(2),
-        );
-        open_and_recover(&p, &clock);
+        let p = half_open(2);
         let probing = Arc::new(AtomicUsize::new(0));
         let ran = Arc::new(AtomicUsize::new(0));
         let call = {
@@ -188,12 +190,7 @@ fn half_open_admits_at_most_the_probe_count() {
 #[test]
 fn a_failing_probe_wins_over_a_passing_one() {
     loom::model(|| {
-        let (p, clock) = policy(
-            Policy::builder("m")
-                .error_count_threshold(1)
-                .half_open_calls(2),
-        );
-        open_and_recover(&p, &clock);
+        let p = half_open(2);
         let (mine, theirs) = race(&p, succeed, fail);
         assert!(!matches!(mine, Ok(())));
         let h = p.health();
@@ -212,12 +209,7 @@ fn a_failing_probe_wins_over_a_passing_one() {
 #[test]
 fn one_probe_place_admits_exactly_one_caller() {
     loom::model(|| {
-        let (p, clock) = policy(
-            Policy::builder("m")
-                .error_count_threshold(1)
-                .half_open_calls(1),
-        );
-        open_and_recover(&p, &clock);
+        let p = half_open(1);
         let ran = Arc::new(AtomicUsize::new(0));
         let call = {
             let (p, ran) = (p.clone(), ran.clone());
